@@ -1,0 +1,99 @@
+"""The workbook contract of SPEC §3: sheet, table, header and setting names.
+
+Every adapter (template builder, headless reader and writer, xlwings layer)
+finds data through these names, never through cell addresses.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# -- input tables -------------------------------------------------------------
+STAFF = "Staff"
+MEMBERS = "Members"
+TIMESHEET = "Timesheet"
+CODES = "Codes"
+ACTIVITIES = "Activities"
+SETUP = "Setup"
+LISTS = "Lists"
+INSTRUCTIONS = "Instructions"
+
+STAFF_HEADERS = ("Staff ID", "Staff Name", "Staff Type", "NPI")
+MEMBER_HEADERS = ("Member ID", "Last Name", "First Name", "Date of Birth", "Sex",
+                  "ECM Enrollment Date", "Eligible From", "Eligible Through", "Diagnosis Code",
+                  "Address", "City", "State", "ZIP")  # the last four: for the 837P
+TIMESHEET_HEADERS = ("Date", "Staff ID", "Member ID", "Service", "Contact", "Activity",
+                     "Start", "End", "Minutes", "Place of Service", "HCPCS",
+                     "Modifier 1", "Modifier 2", "Approved", "Notes")
+CODE_HEADERS = ("HCPCS", "Modifier 1", "Modifier 2", "Staff Type", "Service",
+                "Contact Mode", "Description", "Rate")
+ACTIVITY_HEADERS = ("Activity", "Billable", "Reason")
+
+# Which headers each input table must have (a table may carry more).
+REQUIRED = {
+    STAFF: ("Staff ID", "Staff Type"),
+    MEMBERS: ("Member ID", "Eligible From"),
+    TIMESHEET: ("Date", "Staff ID", "Member ID", "Service", "Contact", "Minutes"),
+}
+INPUT_SHEETS = {STAFF: STAFF, MEMBERS: MEMBERS, TIMESHEET: TIMESHEET}  # table -> sheet
+
+# -- output tables ------------------------------------------------------------
+SUMMARY = "Summary"
+CLAIM = "Claim"
+EXCEPTIONS = "Exceptions"
+
+SUMMARY_HEADERS = ("Month", "Member ID", "Member Name", "HCPCS", "Modifier 1",
+                   "Modifier 2", "Minutes", "Hours", "Units", "Charge")
+CLAIM_HEADERS = ("Claim ID", "Line", "Member ID", "Member Name", "Date of Birth",
+                 "From Date", "To Date", "Place of Service", "HCPCS", "Modifier 1",
+                 "Modifier 2", "Units", "Rate", "Charge", "Diagnosis Code",
+                 "Billing NPI", "Tax ID", "Minutes", "Source Rows")
+# SPEC §3's eight columns, then where the problem is (a table may carry more).
+EXCEPTION_HEADERS = ("Row", "Date", "Staff ID", "Member ID", "Minutes", "Severity",
+                     "Rule", "Reason", "Sheet", "Column")
+OUTPUT_TABLES = {SUMMARY: SUMMARY_HEADERS, CLAIM: CLAIM_HEADERS, EXCEPTIONS: EXCEPTION_HEADERS}
+
+# Number formats the writers give each output column (Excel codes).
+DATE_FORMAT = "m/d/yyyy"
+MONTH_FORMAT = "mmm yyyy"
+MONEY_FORMAT = "#,##0.00"
+NUMBER_FORMATS = {
+    SUMMARY: {"Month": MONTH_FORMAT, "Minutes": "0", "Hours": "0.00", "Units": "0", "Charge": MONEY_FORMAT},
+    CLAIM: {"Date of Birth": DATE_FORMAT, "From Date": DATE_FORMAT, "To Date": DATE_FORMAT,
+            "Units": "0", "Rate": MONEY_FORMAT, "Charge": MONEY_FORMAT, "Minutes": "0", "Line": "0"},
+    EXCEPTIONS: {"Date": DATE_FORMAT, "Minutes": "0", "Row": "0"},
+}
+
+
+# -- Setup --------------------------------------------------------------------
+class Setting(NamedTuple):
+    name: str          # the defined name of its cell, and the key the engine reads
+    label: str         # what the Setup sheet says beside it
+    kind: str          # text, npi, taxid, month, int, yesno, pos, dx
+    help: str
+    required_for_837: bool = False
+
+
+SETTINGS = (
+    Setting("ProviderName", "Provider name", "text", "Your organisation's legal name, as on your contract.", True),
+    Setting("BillingNPI", "Billing NPI", "npi", "Your organisation's 10-digit National Provider Identifier.", True),
+    Setting("TaxID", "Tax ID (EIN)", "taxid", "Your 9-digit federal tax ID, digits only.", True),
+    Setting("HealthPlan", "Health plan", "text", "The plan you bill, e.g. Health Net (CHPIV).", True),
+    Setting("BillingMonth", "Billing month", "month", "The month you are closing: type its first day, e.g. 10/1/2026."),
+    Setting("UnitMinutes", "Unit minutes", "int", "Minutes in one unit of service. The plan says 60."),
+    Setting("DefaultDiagnosis", "Default diagnosis code", "dx", "ICD-10 code used when a member has none, e.g. Z71.89."),
+    Setting("DefaultPlaceOfService", "Default place of service", "pos", "Place of service for in-person time when a row names none, e.g. 11."),
+    Setting("FilingLimitDays", "Filing limit days", "int", "Days after the month of service the plan accepts claims. The plan says 180."),
+    Setting("ApprovalRequired", "Approval required", "yesno", "Yes: only rows a supervisor marked Approved are billed."),
+    Setting("ProviderAddress", "Provider street address", "text", "Street address of the billing provider (not a PO box).", True),
+    Setting("ProviderCity", "Provider city", "text", "City of the billing provider.", True),
+    Setting("ProviderState", "Provider state", "text", "Two-letter state, e.g. CA.", True),
+    Setting("ProviderZip", "Provider ZIP", "text", "ZIP code, 9 digits preferred (ZIP+4).", True),
+    Setting("ContactName", "Billing contact name", "text", "Who the plan calls about these claims.", True),
+    Setting("ContactPhone", "Billing contact phone", "text", "10-digit phone number.", True),
+    Setting("SubmitterID", "Submitter ID", "text", "Your submitter ID with the clearinghouse or plan.", True),
+    Setting("ReceiverName", "Receiver name", "text", "The clearinghouse or plan receiving the 837P file.", True),
+    Setting("ReceiverID", "Receiver ID", "text", "The receiver's ID for the 837P envelope.", True),
+    Setting("PayerName", "Payer name", "text", "The payer named on the claims.", True),
+    Setting("PayerID", "Payer ID", "text", "The payer's ID for the 837P.", True),
+)
+SETTING_NAMES = tuple(s.name for s in SETTINGS)

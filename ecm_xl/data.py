@@ -1,0 +1,190 @@
+"""The small immutable records that flow through ecm-xl.
+
+Everything the engine reads and writes is one of these records (or a plain
+dict of cell values keyed by a SPEC §3 header). They know nothing of files,
+openpyxl or xlwings.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+ERROR = "Error"      # the row is not billed
+WARNING = "Warning"  # the row is billed, but a person should look at it
+
+
+class Problem(NamedTuple):
+    """One thing wrong with one row (or one setting), shown on Exceptions."""
+
+    rule: str                 # "R1".."R15"
+    severity: str             # ERROR or WARNING
+    sheet: str                # "Timesheet", "Staff", "Members", "Setup", "Lists"
+    row: int | None           # the row number as Excel shows it
+    column: str | None        # the header of the cell at fault, if one is
+    reason: str               # plain English for a billing clerk
+    date: dt.date | None = None
+    staff_id: str | None = None
+    member_id: str | None = None
+    minutes: float | None = None
+
+
+class Table(NamedTuple):
+    """Rows of one sheet table, keyed by header, and where they start.
+
+    `first_row` is the Excel row number of the first data row, so that a
+    problem can name the row as Excel shows it.
+    """
+
+    rows: list
+    first_row: int = 2
+
+
+class Staff(NamedTuple):
+    staff_id: str
+    name: str
+    staff_type: str | None    # canonical profile value, or None when unusable
+    npi: str
+    row: int
+
+
+class EligibilitySpan(NamedTuple):
+    start: dt.date | None     # None: open at the start
+    end: dt.date | None       # None: open (still eligible)
+    row: int
+
+
+class Member(NamedTuple):
+    member_id: str
+    last_name: str
+    first_name: str
+    birth_date: dt.date | None
+    sex: str
+    enrollment_date: dt.date | None   # None: not yet enrolled in ECM
+    diagnosis: str
+    spans: tuple                      # of EligibilitySpan
+    row: int                          # first row of this member
+    address: str = ""                 # street, city, state, ZIP: for the 837P
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+
+    @property
+    def name(self) -> str:
+        return ", ".join(p for p in (self.last_name, self.first_name) if p)
+
+
+class Entry(NamedTuple):
+    """One timesheet row, understood."""
+
+    row: int
+    date: dt.date
+    staff_id: str
+    member_id: str
+    service: str              # canonical profile value
+    contact: str              # canonical profile value
+    activity: str             # canonical profile value, or "" when blank
+    start: dt.time | None
+    end: dt.time | None
+    minutes: float
+    place_of_service: str     # "" when blank
+    hcpcs: str                # as typed (normalised), "" when blank
+    modifier_1: str
+    modifier_2: str
+    approved: bool | None     # None when blank
+    notes: str
+
+
+class Code(NamedTuple):
+    """One line of the plan's code table (R5)."""
+
+    hcpcs: str
+    modifier_1: str
+    modifier_2: str
+    staff_type: str
+    service: str
+    contact_mode: str         # "in_person" or "remote"
+    description: str
+    rate: float | None
+
+    @property
+    def key(self) -> tuple:
+        return (self.hcpcs, self.modifier_1, self.modifier_2)
+
+    @property
+    def label(self) -> str:
+        return " ".join(p for p in self.key if p)
+
+
+class Setup(NamedTuple):
+    provider_name: str = ""
+    billing_npi: str = ""
+    tax_id: str = ""
+    health_plan: str = ""
+    billing_month: dt.date | None = None   # first day of the month, or None
+    unit_minutes: int | None = None        # None: the profile's
+    default_diagnosis: str = ""
+    default_place_of_service: str = ""
+    filing_limit_days: int | None = None   # None: the profile's
+    approval_required: bool = False
+    extra: dict = {}                       # any other named setting, as typed
+
+
+class SummaryRow(NamedTuple):
+    month: dt.date
+    member_id: str
+    member_name: str
+    hcpcs: str
+    modifier_1: str
+    modifier_2: str
+    minutes: float
+    hours: float
+    units: int
+    charge: float | None
+
+
+class ClaimLine(NamedTuple):
+    claim_id: str
+    line: int
+    member_id: str
+    member_name: str
+    birth_date: dt.date | None
+    from_date: dt.date
+    to_date: dt.date
+    place_of_service: str
+    hcpcs: str
+    modifier_1: str
+    modifier_2: str
+    units: int
+    rate: float | None
+    charge: float | None
+    diagnosis: str
+    billing_npi: str
+    tax_id: str
+    minutes: float
+    source_rows: tuple        # of Excel row numbers on the Timesheet
+
+
+class Totals(NamedTuple):
+    """The reconciliation of R14: every row and minute is accounted for."""
+
+    rows_in: int
+    rows_billed: int
+    rows_not_billed: int
+    minutes_in: float
+    minutes_billed: float
+    minutes_not_billed: float
+    members: int
+    claim_lines: int
+    units: int
+    charge: float
+    errors: int
+    warnings: int
+
+
+class CloseResult(NamedTuple):
+    summary: list             # of SummaryRow
+    claim_lines: list         # of ClaimLine
+    problems: list            # of Problem, in sheet and row order
+    totals: Totals
+    setup: Setup
+    members: dict             # member_id -> Member (for exports)

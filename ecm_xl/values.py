@@ -1,0 +1,214 @@
+"""Turn what clinics actually type into cells into plain Python values.
+
+Each reader returns ``(value, None)`` or ``(None, reason)``; the reason is a
+phrase a billing clerk understands, which the engine turns into a Problem
+naming the row and column. Nothing here raises on bad input.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # serial 0 in the 1900 date system
+_MIN_SERIAL, _MAX_SERIAL = 1, 2958465     # 1900-01-01 .. 9999-12-31
+
+
+def is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def text(value) -> str:
+    """A cell as text: stripped, numbers typed for IDs without a trailing .0."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def code(value) -> str:
+    """A HCPCS code or modifier: upper case, no spaces ('g 9008 ' -> 'G9008')."""
+    return "".join(text(value).split()).upper()
+
+
+_US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_MONTH_NAMES = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+
+
+def from_serial(serial: float) -> dt.datetime:
+    return EXCEL_EPOCH + dt.timedelta(days=serial)
+
+
+def to_date(value):
+    """A date from a date, datetime, Excel serial, or ISO or US text."""
+    if isinstance(value, dt.datetime):
+        return value.date(), None
+    if isinstance(value, dt.date):
+        return value, None
+    if isinstance(value, bool):
+        return None, f"{text(value)!r} is not a date"
+    if isinstance(value, (int, float)):
+        if not _MIN_SERIAL <= value <= _MAX_SERIAL:
+            return None, f"{text(value)!r} is not a date"
+        return from_serial(float(value)).date(), None
+    s = text(value)
+    m = _ISO_DATE.match(s)
+    try:
+        if m:
+            return _plausible(dt.date(int(m[1]), int(m[2]), int(m[3])), s)
+        m = _US_DATE.match(s)
+        if m:
+            year = int(m[3])
+            if len(m[3]) == 2:
+                year += 2000
+            return _plausible(dt.date(year, int(m[1]), int(m[2])), s)
+    except ValueError:
+        pass
+    if s.replace(".", "", 1).isdigit():  # a serial typed as text, e.g. "46296"
+        d, _ = to_date(float(s))
+        if d is not None:
+            return d, None
+    return None, f"{s!r} is not a date (type it as m/d/yyyy)"
+
+
+def _plausible(d: dt.date, s: str):
+    if 1900 <= d.year <= 2199:
+        return d, None
+    return None, f"{s!r} is not a plausible date"
+
+
+def to_month(value):
+    """The first day of a month, from a date or text like '2026-10' or 'Oct 2026'."""
+    s = text(value)
+    m = re.match(r"^(\d{4})-(\d{1,2})$", s) or re.match(r"^(\d{1,2})/(\d{4})$", s)
+    if m:
+        year, month = (int(m[1]), int(m[2])) if len(m[1]) == 4 else (int(m[2]), int(m[1]))
+        if 1 <= month <= 12:
+            return dt.date(year, month, 1), None
+    m = re.match(r"^([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{4})$", s)
+    if m and m[1].lower() in _MONTH_NAMES:
+        return dt.date(int(m[2]), _MONTH_NAMES[m[1].lower()], 1), None
+    d, err = to_date(value)
+    if d is None:
+        return None, f"{s!r} is not a month (type it as 10/1/2026 or 2026-10)"
+    return d.replace(day=1), None
+
+
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap])?\.?\s*m?\.?$", re.I)
+
+
+def to_time(value):
+    """A time of day from a time, datetime, day fraction, or text like '9:30 AM'."""
+    if isinstance(value, dt.datetime):
+        return value.time().replace(microsecond=0), None
+    if isinstance(value, dt.time):
+        return value.replace(microsecond=0), None
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds() / 86400
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        frac = float(value) % 1.0 if value >= 1 else float(value)
+        if 0 <= frac < 1:
+            secs = round(frac * 86400)
+            if secs >= 86400:
+                secs = 86399
+            return dt.time(secs // 3600, secs % 3600 // 60, secs % 60), None
+    s = text(value)
+    m = _TIME.match(s)
+    if m and (m[2] is not None or m[4]):
+        hour, minute, second = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+        if m[4]:
+            if not 1 <= hour <= 12:
+                return None, f"{s!r} is not a time of day"
+            hour = hour % 12 + (12 if m[4].lower() == "p" else 0)
+        if hour < 24 and minute < 60 and second < 60:
+            return dt.time(hour, minute, second), None
+    return None, f"{s!r} is not a time of day (type it as 9:30 AM or 13:30)"
+
+
+def to_minutes(value):
+    """Minutes from a number, text like '45' or '45 min', or h:mm duration text."""
+    if isinstance(value, bool):
+        return None, f"{text(value)!r} is not a number of minutes"
+    if isinstance(value, (int, float)):
+        return float(value), None
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 60, None
+    if isinstance(value, dt.time):  # a duration typed into a time-formatted cell
+        return value.hour * 60 + value.minute + value.second / 60, None
+    s = text(value).lower()
+    m = re.match(r"^(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes?)?$", s)
+    if m:
+        return float(m[1]), None
+    m = re.match(r"^(\d+):(\d{2})$", s)
+    if m:
+        return int(m[1]) * 60 + int(m[2]), None
+    return None, f"{text(value)!r} is not a number of minutes"
+
+
+def to_int(value):
+    n, err = to_minutes(value)
+    if n is None or not float(n).is_integer():
+        return None, f"{text(value)!r} is not a whole number"
+    return int(n), None
+
+
+def to_bool(value, yes=("yes", "y", "true", "1", "x"), no=("no", "n", "false", "0")):
+    if isinstance(value, bool):
+        return value, None
+    key = text(value).casefold()
+    if key in {v.casefold() for v in yes}:
+        return True, None
+    if key in {v.casefold() for v in no} or key == "":
+        return False, None
+    return None, f"{text(value)!r} is not Yes or No"
+
+
+def npi_is_valid(npi: str) -> bool:
+    """The NPI check digit: Luhn over the 80840 prefix and the first nine digits."""
+    if not re.fullmatch(r"\d{10}", npi or ""):
+        return False
+    digits = [int(c) for c in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return total % 10 == 0
+
+
+def minutes_between(start: dt.time, end: dt.time) -> float:
+    return (_secs(end) - _secs(start)) / 60
+
+
+def _secs(t: dt.time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def add_minutes(t: dt.time, minutes: float) -> float:
+    """Seconds after midnight of `t` plus `minutes` (may pass midnight)."""
+    return _secs(t) + minutes * 60
+
+
+def seconds(t: dt.time) -> int:
+    return _secs(t)
+
+
+def month_end(d: dt.date) -> dt.date:
+    nxt = d.replace(day=28) + dt.timedelta(days=4)
+    return nxt - dt.timedelta(days=nxt.day)
+
+
+def us_date(d: dt.date | None) -> str:
+    return f"{d.month}/{d.day}/{d.year}" if d else ""
