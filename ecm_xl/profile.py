@@ -9,6 +9,7 @@ loads in xlwings Lite too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -117,7 +118,17 @@ def canonical(values, text) -> str | None:
 
 def load_profile(name_or_path: str | Path | None = None) -> Profile:
     """Load a profile by its id (one shipped in the package) or by file path."""
-    name_or_path = name_or_path or DEFAULT_PROFILE
+    if not name_or_path or name_or_path == DEFAULT_PROFILE:
+        return _default_profile()
+    return _load(name_or_path)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_profile() -> Profile:
+    return _load(DEFAULT_PROFILE)
+
+
+def _load(name_or_path) -> Profile:
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         try:
