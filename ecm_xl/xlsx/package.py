@@ -1,0 +1,397 @@
+"""Safe access to an xlsx package (a zip of XML parts), and a lossless rewriter.
+
+Before anything parses a byte of a workbook, `Package` checks that it is a zip
+at all (and says "legacy .xls" or "encrypted" for the OLE containers Excel
+uses for those), that the zip is whole, and that no member would inflate to an
+absurd size (a zip bomb). XML parts are refused if their prolog declares a
+DOCTYPE or ENTITY (an entity bomb); Office never writes one.
+
+`write_package` copies every member it is not asked to replace as the raw
+compressed bytes of the source (local header, data and data descriptor
+untouched), so untouched parts survive byte for byte and are never inflated
+or recompressed, and writes the result atomically (temporary file in the
+destination's folder, then `os.replace`).
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import struct
+import tempfile
+import zipfile
+import zlib
+
+# Limits for what a workbook may inflate to. A 100k-row timesheet is ~15 MB of
+# sheet XML at a ratio near 10; styled blank rows compress better, but stay far
+# below these.
+MAX_MEMBER_SIZE = 1 << 30          # 1 GiB for one part
+MAX_TOTAL_SIZE = 2 << 30           # 2 GiB for the whole package
+MAX_RATIO = 200                    # uncompressed / compressed ...
+RATIO_FLOOR = 1 << 20              # ... checked on parts bigger than 1 MiB
+MAX_MEMBERS = 50_000
+PROLOG_LIMIT = 64 * 1024           # bytes of XML read before the root element must start
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK"
+
+
+class WorkbookError(Exception):
+    """A bad file. str(e) is ONE line: '<file name>: <what is wrong, plainly>'."""
+
+    def __init__(self, path, what: str):
+        name = os.path.basename(os.fspath(path)) if path else "workbook"
+        line = " ".join(f"{name}: {what}".split())
+        super().__init__(line)
+
+
+def _ole_kind(path) -> str:
+    """'encrypted' or 'legacy' for an OLE compound file (what Excel makes of both)."""
+    with open(path, "rb") as f:
+        head = f.read(8 << 20)   # directory entries are near the start in practice
+    if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+        return "encrypted"
+    return "legacy"
+
+
+class Package:
+    """An opened, checked xlsx package. Use as a context manager."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.name = os.path.basename(self.path)
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(8)
+        except FileNotFoundError:
+            raise WorkbookError(self.path, "file not found") from None
+        except IsADirectoryError:
+            raise WorkbookError(self.path, "is a folder, not a workbook") from None
+        except OSError as e:
+            raise WorkbookError(self.path, f"cannot be read ({e.strerror or e})") from None
+        if head.startswith(OLE_MAGIC):
+            if _ole_kind(self.path) == "encrypted":
+                raise WorkbookError(self.path, "is encrypted or password protected; "
+                                               "save a copy without a password and try again")
+            raise WorkbookError(self.path, "is a legacy .xls workbook; open it in Excel and "
+                                           "save it as .xlsx (Excel Workbook)")
+        if not head.startswith(ZIP_MAGIC):
+            raise WorkbookError(self.path, "is not an Excel workbook (.xlsx or .xlsm); "
+                                           "it is not a zip package")
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            raise WorkbookError(self.path, "is damaged or truncated (the zip package is "
+                                           "incomplete); use a good copy") from None
+        try:
+            self._check()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    # -- checks -----------------------------------------------------------------
+    def _check(self):
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise WorkbookError(self.path, f"has {len(infos)} parts; that is not a workbook")
+        self.infos = {}
+        total = 0
+        for i in infos:
+            if i.flag_bits & 0x1:
+                raise WorkbookError(self.path, "is encrypted or password protected; "
+                                               "save a copy without a password and try again")
+            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise WorkbookError(self.path, f"uses an unsupported compression in part {i.filename}")
+            total += i.file_size
+            if i.file_size > MAX_MEMBER_SIZE or total > MAX_TOTAL_SIZE:
+                raise WorkbookError(self.path, f"part {i.filename} would inflate to {i.file_size:,} "
+                                               "bytes; refused as a zip bomb")
+            if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+                raise WorkbookError(self.path, f"part {i.filename} compresses {i.file_size // max(i.compress_size, 1)}"
+                                               " to 1; refused as a zip bomb")
+            if i.filename in self.infos:
+                raise WorkbookError(self.path, f"holds part {i.filename} twice; it is damaged")
+            self.infos[i.filename] = i
+        # Members must not overlap (another zip-bomb trick) and must lie inside the file.
+        spans = sorted((i.header_offset, i.compress_size, i.filename) for i in infos)
+        end_of_data = self.zip.start_dir
+        for n, (off, csize, fname) in enumerate(spans):
+            nxt = spans[n + 1][0] if n + 1 < len(spans) else end_of_data
+            if off + 30 + csize > nxt:
+                raise WorkbookError(self.path, f"is damaged: part {fname} overlaps another part")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.zip.close()
+
+    # -- reading ----------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.infos
+
+    def names(self) -> list:
+        return [i.filename for i in self.zip.infolist()]
+
+    def read(self, name: str) -> bytes:
+        """The inflated bytes of one part, never more than its declared size."""
+        info = self.infos.get(name)
+        if info is None:
+            raise WorkbookError(self.path, f"part {name} is missing; the workbook is damaged")
+        try:
+            with self.zip.open(info) as f:
+                data = f.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
+        if len(data) > info.file_size:
+            raise WorkbookError(self.path, f"part {name} inflates beyond its declared size; refused")
+        return data
+
+    def read_xml(self, name: str) -> bytes:
+        data = self.read(name)
+        check_prolog(self.path, name, data)
+        return data
+
+    def check_xml_member(self, name: str):
+        """Check only the prolog of a (possibly big) XML part, inflating just its start."""
+        info = self.infos.get(name)
+        if info is None:
+            raise WorkbookError(self.path, f"part {name} is missing; the workbook is damaged")
+        try:
+            with self.zip.open(info) as f:
+                head = f.read(PROLOG_LIMIT)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
+        check_prolog(self.path, name, head, complete=len(head) < PROLOG_LIMIT)
+
+    def check_all_xml(self):
+        for name in self.infos:
+            low = name.lower()
+            if low.endswith((".xml", ".rels", ".vml")):
+                self.check_xml_member(name)
+
+
+def check_prolog(path, name: str, data: bytes, complete: bool = True):
+    """Refuse XML whose prolog (before the root element) holds a DOCTYPE or ENTITY."""
+    head = data[:PROLOG_LIMIT]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            head = head.decode("utf-16").encode("utf-8", "replace")
+        except UnicodeDecodeError:
+            head = head.decode("utf-16", "replace").encode("utf-8", "replace")
+    pos, n = 0, len(head)
+    while True:
+        while pos < n and head[pos] in b" \t\r\n":
+            pos += 1
+        if pos >= n:
+            if not complete or n >= PROLOG_LIMIT:
+                raise WorkbookError(path, f"part {name} has an unusually long XML prolog; refused")
+            return
+        if head.startswith(b"<?", pos):
+            end = head.find(b"?>", pos)
+            if end < 0:
+                raise WorkbookError(path, f"part {name} has an unusually long XML prolog; refused")
+            pos = end + 2
+        elif head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos)
+            if end < 0:
+                raise WorkbookError(path, f"part {name} has an unusually long XML prolog; refused")
+            pos = end + 3
+        elif head.startswith(b"<!", pos):
+            raise WorkbookError(path, f"part {name} declares a DOCTYPE or ENTITY (possible entity "
+                                      "bomb); Excel never writes one, refused")
+        else:
+            return
+
+
+# -- part names -------------------------------------------------------------------
+def rels_path(part: str) -> str:
+    d, f = posixpath.split(part)
+    return posixpath.join(d, "_rels", f + ".rels")
+
+
+def resolve(base_part: str, target: str) -> str:
+    """The part name a relationship target points to, relative to base_part."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
+
+
+# -- writing --------------------------------------------------------------------
+_CEN = struct.Struct("<IHHHHHHIIIHHHHHII")      # central directory header, 46 bytes
+_LOC = struct.Struct("<IHHHHHIIIHH")            # local file header, 30 bytes
+_EOCD = struct.Struct("<IHHHHIIH")              # end of central directory, 22 bytes
+
+
+def _central_records(f, start: int, size: int, count: int):
+    """The raw central directory records of a (non-zip64) zip, in stored order."""
+    f.seek(start)
+    blob = f.read(size)
+    out, pos = [], 0
+    for _ in range(count):
+        fields = _CEN.unpack_from(blob, pos)
+        if fields[0] != 0x02014B50:
+            raise ValueError("bad central directory")
+        n, e, c = fields[10], fields[11], fields[12]
+        end = pos + 46 + n + e + c
+        out.append(blob[pos:end])
+        pos = end
+    return out
+
+
+def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
+    """Write pkg to dst atomically, with the parts in `replace` ({name: bytes}) replaced.
+
+    Every other member is copied as its raw compressed bytes. Member order is kept.
+    A name in `replace` that the source lacks is appended at the end.
+    """
+    dst = os.fspath(dst)
+    zf = pkg.zip
+    infos = zf.infolist()
+    src = pkg.path
+    with open(src, "rb") as f:
+        try:
+            f.seek(zf.start_dir)
+            # find the EOCD to learn the central directory size and comment
+            f.seek(0, 2)
+            fsize = f.tell()
+            tail_len = min(fsize, 22 + 65535)
+            f.seek(fsize - tail_len)
+            tail = f.read()
+            k = tail.rfind(b"PK\x05\x06")
+            eocd = _EOCD.unpack_from(tail, k)
+            comment = tail[k + 22:k + 22 + eocd[7]]
+            cd_size, cd_off, count = eocd[5], eocd[6], eocd[4]
+            zip64 = 0xFFFF in (eocd[3], eocd[4]) or 0xFFFFFFFF in (cd_size, cd_off)
+            records = None if zip64 else _central_records(f, cd_off, cd_size, count)
+            if records is not None and len(records) != len(infos):
+                records = None
+        except (struct.error, ValueError, OSError):
+            records = None
+        if records is None or any(i.header_offset != cd_rec_offset(r) for i, r in zip(infos, records or [])):
+            records = None
+        if records is None:
+            _write_with_zipfile(pkg, dst, replace, level)
+            return
+        order = sorted(range(len(infos)), key=lambda j: infos[j].header_offset)
+        seg_end = {}
+        for pos, j in enumerate(order):
+            nxt = infos[order[pos + 1]].header_offset if pos + 1 < len(order) else cd_off
+            seg_end[j] = nxt
+
+        def produce(out):
+            central = []
+            offset = 0
+            done = set()
+            for j, info in enumerate(infos):
+                rec = records[j]
+                name = info.filename
+                if name in replace:
+                    data = replace[name]
+                    done.add(name)
+                    local, cen = _new_entry(info, rec, data, offset, level)
+                    out.write(local)
+                    offset += len(local)
+                    central.append(cen)
+                else:
+                    f.seek(info.header_offset)
+                    seg = f.read(seg_end[j] - info.header_offset)
+                    out.write(seg)
+                    central.append(rec[:42] + struct.pack("<I", offset) + rec[46:])
+                    offset += len(seg)
+            for name, data in replace.items():
+                if name in done:
+                    continue
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                local, cen = _new_entry(info, None, data, offset, level)
+                out.write(local)
+                offset += len(local)
+                central.append(cen)
+            cd = b"".join(central)
+            out.write(cd)
+            n = len(central)
+            out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, len(cd), offset, len(comment)) + comment)
+
+        atomic_write(dst, produce)
+
+
+def cd_rec_offset(rec: bytes) -> int:
+    return struct.unpack_from("<I", rec, 42)[0]
+
+
+def _new_entry(info: zipfile.ZipInfo, rec, data: bytes, offset: int, level: int):
+    name = info.filename.encode("utf-8")
+    crc = zlib.crc32(data) & 0xFFFFFFFF
+    if len(data) > 0:
+        co = zlib.compressobj(level, zlib.DEFLATED, -15)
+        comp = co.compress(data) + co.flush()
+        method = 8
+    else:
+        comp, method = b"", 0
+    flags = 0x800 if any(b > 127 for b in name) else 0
+    y, mo, d, h, mi, s = info.date_time
+    dostime = (h << 11) | (mi << 5) | (s // 2)
+    dosdate = ((y - 1980) << 9) | (mo << 5) | d
+    if rec is not None:
+        f = _CEN.unpack_from(rec, 0)
+        made_by, ext_attr, int_attr = f[1], f[15], f[14]
+        dostime, dosdate = f[5], f[6]
+        flags |= f[3] & 0x800
+    else:
+        made_by, ext_attr, int_attr = 20, 0, 0
+    version = 20
+    local = _LOC.pack(0x04034B50, version, flags, method, dostime, dosdate, crc, len(comp),
+                      len(data), len(name), 0) + name + comp
+    cen = _CEN.pack(0x02014B50, made_by, version, flags, method, dostime, dosdate, crc, len(comp),
+                    len(data), len(name), 0, 0, 0, int_attr, ext_attr, offset) + name
+    return local, cen
+
+
+def _write_with_zipfile(pkg: Package, dst: str, replace: dict, level: int):
+    """Fallback for zip64 or odd packages: same member contents, recompressed."""
+    def produce(out):
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+            done = set()
+            for info in pkg.zip.infolist():
+                if info.filename in replace:
+                    z.writestr(info, replace[info.filename])
+                    done.add(info.filename)
+                else:
+                    z.writestr(info, pkg.read(info.filename))
+            for name, data in replace.items():
+                if name not in done:
+                    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    atomic_write(dst, produce)
+
+
+def atomic_write(dst: str, produce):
+    """Call produce(fileobj) on a temporary file beside dst, then rename it over dst."""
+    folder = os.path.dirname(os.path.abspath(dst))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dst) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            produce(out)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            mode = os.stat(dst).st_mode & 0o777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m

@@ -1,0 +1,557 @@
+"""Write tables into a workbook at the xlsx package level, losing nothing.
+
+Only the parts a write owns change: the XML of the sheets that hold the
+tables written, those tables' parts (xl/tables/*.xml), and workbook.xml (its
+calcPr asks Excel to recalculate on open). Every other zip member is copied as
+its raw compressed bytes (see package.write_package). Inside an owned sheet,
+rows outside the table and cells outside the table's columns are kept as they
+were, byte for byte.
+
+Cells are written as numbers, booleans or inline strings; text that starts
+with '=' is a string cell, which Excel never evaluates. Dates become Excel
+serial numbers in the cell style of the table's first data row for that
+column (the template gives row 2 of each output table its number format).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import Decimal
+
+from .package import Package, WorkbookError, write_package
+from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure
+
+EPOCH = dt.datetime(1899, 12, 30)
+MAX_TEXT = 32767                      # Excel's limit for one cell
+
+_ROW = re.compile(r"<(?:[\w.-]+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?row>)", re.S)
+_CELL = re.compile(r"<(?:[\w.-]+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.S)
+_R_ATTR = re.compile(r"""(?<![\w:.-])r\s*=\s*(["'])(.*?)\1""")
+_S_ATTR = re.compile(r"""(?<![\w:.-])s\s*=\s*(["'])(\d+)\1""")
+_SPANS = re.compile(r"""\s(?<![\w:.-])spans\s*=\s*(["']).*?\1""")
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
+_VALUE = re.compile(r"<(?:[\w.-]+:)?v\b[^>]*>([^<]+)<", re.S)
+_TEXT = re.compile(r"<(?:[\w.-]+:)?t\b[^>]*>([^<]+)<", re.S)
+_FORMULA = re.compile(r"<(?:[\w.-]+:)?f\b")
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_X_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+# -- cell XML ---------------------------------------------------------------------
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text_xml(s: str) -> str:
+    s = _BAD_CHARS.sub("", s)
+    if len(s) > MAX_TEXT:
+        s = s[:MAX_TEXT]
+    if "_x" in s:
+        s = _X_ESCAPE.sub(r"_x005F_\1", s)
+    s = _esc(s)
+    if s != s.strip() or "\n" in s:
+        return f'<is><t xml:space="preserve">{s}</t></is>'
+    return f"<is><t>{s}</t></is>"
+
+
+def serial(value) -> float | int:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.replace(tzinfo=None)
+        d = value - EPOCH
+        return d.days + d.seconds / 86400 + d.microseconds / 86_400_000_000
+    if isinstance(value, dt.date):
+        return (value - EPOCH.date()).days
+    if isinstance(value, dt.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    raise TypeError(value)
+
+
+def _num(x) -> str | None:
+    if isinstance(x, int):
+        return str(x)
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+def cell_xml(ref: str, style: int, value, formula: str | None = None) -> str:
+    """One <c> element. Text is always a string cell, never a formula."""
+    s = f' s="{style}"' if style else ""
+    if formula is not None:
+        return f'<c r="{ref}"{s}><f>{_esc(formula)}</f></c>'
+    if value is None:
+        return f'<c r="{ref}"{s}/>' if style else ""
+    if isinstance(value, str):
+        if value == "":
+            return f'<c r="{ref}"{s}/>' if style else ""
+        return f'<c r="{ref}"{s} t="inlineStr">{text_xml(value)}</c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        v = _num(value)
+        if v is None:
+            return f'<c r="{ref}"{s}/>' if style else ""
+        return f'<c r="{ref}"{s}><v>{v}</v></c>'
+    if isinstance(value, (dt.date, dt.time)):
+        return f'<c r="{ref}"{s}><v>{_num(serial(value))}</v></c>'
+    return cell_xml(ref, style, str(value))
+
+
+# -- sheet XML ----------------------------------------------------------------------
+class Row:
+    __slots__ = ("num", "attrs", "inner", "raw")
+
+    def __init__(self, num, attrs, inner, raw):
+        self.num, self.attrs, self.inner, self.raw = num, attrs, inner, raw
+
+
+def _cells(inner: str | None, rownum: int) -> list:
+    """[(col, attrs, inner_or_None, raw)] of one row's cells, in document order."""
+    out, col = [], 0
+    if not inner:
+        return out
+    for m in _CELL.finditer(inner):
+        a = m.group(1)
+        r = _R_ATTR.search(a)
+        if r:
+            cm = _CELL_REF.match(r.group(2))
+            col = col_number(cm.group(1)) if cm else col + 1
+        else:
+            col += 1
+        out.append((col, a, m.group(2), m.group(0)))
+    return out
+
+
+def _style(attrs: str) -> int:
+    m = _S_ATTR.search(attrs)
+    return int(m.group(2)) if m else 0
+
+
+def _has_value(inner: str | None) -> bool:
+    """True for a cell holding a typed value (not a formula, not empty)."""
+    if not inner or _FORMULA.search(inner):
+        return False
+    m = _VALUE.search(inner)
+    if m and m.group(1).strip():
+        return True
+    m = _TEXT.search(inner)
+    return bool(m and m.group(1).strip())
+
+
+class SheetXml:
+    """An owned sheet part: head, parsed rows, tail."""
+
+    def __init__(self, pkg: Package, part: str):
+        self.pkg, self.part = pkg, part
+        raw = pkg.read_xml(part)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WorkbookError(pkg.path, f"part {part} is not UTF-8 XML; save the workbook "
+                                          "again in Excel") from None
+        m = re.search(r"<(?:[\w.-]+:)?sheetData\b[^>]*?(/?)>", text)
+        if not m:
+            raise WorkbookError(pkg.path, f"part {part} has no cell data (sheetData)")
+        if m.group(1):
+            tag = m.group(0)
+            prefix = tag[1:tag.index("sheetData")]
+            self.head = text[:m.start()] + f"<{prefix}sheetData>"
+            self.close = f"</{prefix}sheetData>"
+            self.tail = text[m.end():]
+            body = ""
+        else:
+            end = re.compile(r"</(?:[\w.-]+:)?sheetData\s*>").search(text, m.end())
+            if not end:
+                raise WorkbookError(pkg.path, f"is damaged: part {part} has unclosed cell data")
+            self.head = text[:m.end()]
+            self.close = end.group(0)
+            self.tail = text[end.end():]
+            body = text[m.end():end.start()]
+        self.prefix = re.match(r"<([\w.-]+:)?", m.group(0)).group(1) or ""
+        self.rows = []
+        num = 0
+        for rm in _ROW.finditer(body):
+            r = _R_ATTR.search(rm.group(1))
+            num = int(r.group(2)) if r and r.group(2).isdigit() else num + 1
+            self.rows.append(Row(num, rm.group(1), rm.group(2), rm.group(0)))
+
+    def row_map(self) -> dict:
+        return {r.num: r for r in self.rows}
+
+    def first_row_styles(self, t: TableInfo) -> dict:
+        """{col: style} from the table's first data row, else the <cols> style."""
+        styles = {}
+        for m in re.finditer(r"<(?:[\w.-]+:)?col\b([^>]*?)/?>", self.head + self.tail):
+            a = m.group(1)
+            lo = re.search(r'\bmin="(\d+)"', a)
+            hi = re.search(r'\bmax="(\d+)"', a)
+            st = re.search(r'\bstyle="(\d+)"', a)
+            if lo and hi and st:
+                for c in range(max(int(lo.group(1)), t.ref[0]), min(int(hi.group(1)), t.ref[2]) + 1):
+                    styles[c] = int(st.group(1))
+        row = self.row_map().get(t.data_top)
+        if row is not None:
+            for col, a, _inner, _raw in _cells(row.inner, row.num):
+                if t.ref[0] <= col <= t.ref[2]:
+                    styles[col] = _style(a)
+        return styles
+
+    def replace_rows(self, lo: int, hi: int, build):
+        """Rebuild rows lo..hi: build(rownum, Row or None) -> row XML ('' drops it)."""
+        out, i, n = [], 0, len(self.rows)
+        rows = self.rows
+        while i < n and rows[i].num < lo:
+            out.append(rows[i])
+            i += 1
+        existing = {}
+        while i < n and rows[i].num <= hi:
+            existing[rows[i].num] = rows[i]
+            i += 1
+        for num in range(lo, hi + 1):
+            xml = build(num, existing.get(num))
+            if xml:
+                m = _ROW.match(xml)
+                out.append(Row(num, m.group(1), m.group(2), xml))
+        out.extend(rows[i:])
+        out.sort(key=lambda r: r.num)
+        self.rows = out
+
+    def text(self) -> str:
+        return self.head + "".join(r.raw for r in self.rows) + self.close + self.tail
+
+    def set_dimension(self, ref: str):
+        self.head = re.sub(r"""(<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*)(["']).*?\2""",
+                           lambda m: f'{m.group(1)}"{ref}"', self.head, count=1)
+
+    def dimension(self):
+        m = re.search(r"""<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*(["'])(.*?)\1""", self.head)
+        if not m:
+            return None
+        try:
+            return parse_ref(m.group(2))
+        except ValueError:
+            return None
+
+    def used_range(self):
+        """The bounding box of every cell (exact)."""
+        rmin = rmax = cmin = cmax = None
+        letters = set()
+        for r in self.rows:
+            if not r.inner:
+                continue
+            cs = re.findall(r"""<(?:[\w.-]+:)?c\b[^>]*?(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})\d+""", r.inner)
+            if not cs:
+                continue
+            letters.update(cs)
+            rmin = r.num if rmin is None else min(rmin, r.num)
+            rmax = r.num if rmax is None else max(rmax, r.num)
+        if rmin is None:
+            return None
+        cols = [col_number(x) for x in letters]
+        cmin, cmax = min(cols), max(cols)
+        return (cmin, rmin, cmax, rmax)
+
+
+def _row_xml(num: int, attrs: str | None, cells: list) -> str:
+    if attrs is None:
+        attrs = f' r="{num}"'
+    else:
+        attrs = _SPANS.sub("", attrs)
+    body = "".join(cells)
+    if not body:
+        if _R_ATTR.sub("", attrs).strip():      # the row has its own height or style: keep it
+            return f"<{_ROW_PREFIX[0]}row{attrs}/>"
+        return ""
+    return f"<{_ROW_PREFIX[0]}row{attrs}>{body}</{_ROW_PREFIX[0]}row>"
+
+
+_ROW_PREFIX = [""]
+
+
+# -- table part -----------------------------------------------------------------------
+def _set_attr(tag: str, name: str, value: str) -> str:
+    pat = re.compile(r"""(\s%s\s*=\s*)(["']).*?\2""" % re.escape(name))
+    if pat.search(tag):
+        return pat.sub(lambda m: f'{m.group(1)}"{value}"', tag, count=1)
+    end = tag.rstrip(">").rstrip("/")
+    closing = tag[len(end):]
+    return f'{end} {name}="{value}"{closing}'
+
+
+def _update_table_part(xml: bytes, t: TableInfo, bottom: int) -> bytes:
+    text = xml.decode("utf-8")
+    c1, r1, c2, _ = t.ref
+    ref = format_ref(c1, r1, c2, bottom + t.totals_rows)
+    m = re.search(r"<(?:[\w.-]+:)?table\b[^>]*>", text)
+    text = text[:m.start()] + _set_attr(m.group(0), "ref", ref) + text[m.end():]
+    m = re.search(r"<(?:[\w.-]+:)?autoFilter\b[^>]*>", text)
+    if m:
+        text = text[:m.start()] + _set_attr(m.group(0), "ref", format_ref(c1, r1, c2, bottom)) + text[m.end():]
+    m = re.search(r"<(?:[\w.-]+:)?sortState\b[^>]*>", text)
+    if m:
+        rm = re.search(r"""\sref\s*=\s*(["'])(.*?)\1""", m.group(0))
+        try:
+            sc1, sr1, sc2, _ = parse_ref(rm.group(2))
+            new = format_ref(sc1, sr1, sc2, bottom)
+            text = text[:m.start()] + _set_attr(m.group(0), "ref", new) + text[m.end():]
+        except (ValueError, AttributeError):
+            pass
+    return text.encode("utf-8")
+
+
+def _set_full_calc(xml: bytes) -> bytes:
+    text = xml.decode("utf-8")
+    m = re.search(r"<((?:[\w.-]+:)?)calcPr\b[^>]*?/?>", text)
+    if m:
+        tag = _set_attr(m.group(0), "fullCalcOnLoad", "1")
+        text = text[:m.start()] + tag + text[m.end():]
+    else:
+        root = re.search(r"<((?:[\w.-]+:)?)workbook\b", text)
+        p = root.group(1) if root else ""
+        after = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+                 "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+        pos = None
+        for name in after:
+            mm = re.search(r"<%s%s\b" % (re.escape(p), name), text)
+            if mm:
+                pos = mm.start()
+                break
+        if pos is None:
+            pos = text.rfind(f"</{p}workbook")
+        text = text[:pos] + f'<{p}calcPr fullCalcOnLoad="1"/>' + text[pos:]
+    return text.encode("utf-8")
+
+
+def _norm(h: str) -> str:
+    return "".join(str(h).split()).casefold()
+
+
+def _column_map(t: TableInfo, headers) -> list:
+    """For each table column, the index into `headers` (or None)."""
+    exact = {h: i for i, h in enumerate(headers)}
+    loose = {}
+    for i, h in enumerate(headers):
+        loose.setdefault(_norm(h), i)
+    return [exact.get(h, loose.get(_norm(h))) for h in t.headers]
+
+
+def _check_room(pkg, st, t: TableInfo, sheet: SheetXml, old_bottom: int, new_bottom: int):
+    """New rows below the table must not run into another table or typed cells."""
+    if new_bottom <= old_bottom:
+        return
+    for o in st.tables.values():
+        if o.name != t.name and o.sheet_part == t.sheet_part:
+            oc1, or1, oc2, or2 = o.ref
+            if oc1 <= t.ref[2] and oc2 >= t.ref[0] and or1 <= new_bottom and or2 > old_bottom:
+                raise WorkbookError(pkg.path, f"the {t.name} table needs rows down to {new_bottom}, "
+                                              f"but the {o.name} table is in the way; move it")
+    for r in sheet.rows:
+        if old_bottom < r.num <= new_bottom:
+            for col, _a, inner, _raw in _cells(r.inner, r.num):
+                if t.ref[0] <= col <= t.ref[2] and (_has_value(inner) or (inner and _FORMULA.search(inner))):
+                    raise WorkbookError(pkg.path, f"the {t.name} table needs rows down to {new_bottom}, "
+                                                  f"but cell {col_letters(col)}{r.num} below it is in use")
+
+
+def _owned_sheet(pkg, sheets: dict, part: str) -> SheetXml:
+    if part not in sheets:
+        sheets[part] = SheetXml(pkg, part)
+    return sheets[part]
+
+
+# -- public ------------------------------------------------------------------------
+def owned_parts(src, table_names) -> set:
+    """The zip parts a write of these tables may change; all others are copied as they are."""
+    with Package(src) as pkg:
+        st = read_structure(pkg)
+        out = {st.workbook_part}
+        for name in table_names:
+            t = st.tables.get(name)
+            if t is not None:
+                out.update((t.part, t.sheet_part))
+        return out
+
+
+def write_tables(src, dst, tables: dict) -> None:
+    """Copy src to dst atomically with the data rows of each named table replaced.
+
+    tables: {table name: (headers, rows)}, rows as lists of plain values in the
+    order of headers. Columns are matched to the table by header text; table
+    columns with no match are left blank (a calculated column gets its
+    formula). Rows left over from a longer earlier write are cleared.
+    """
+    with Package(src) as pkg:
+        st = read_structure(pkg)
+        sheets, parts = {}, {}
+        for name, (headers, rows) in tables.items():
+            t = st.tables.get(name)
+            if t is None:
+                raise WorkbookError(src, f"has no table named {name} to write the results to")
+            if t.totals_rows:
+                raise WorkbookError(src, f"the {name} table has a totals row; turn it off "
+                                         "(Table Design > Total Row) so rows can be written")
+            cmap = _column_map(t, headers)
+            if all(i is None for i in cmap):
+                raise WorkbookError(src, f"the {name} table has none of the columns "
+                                         f"{', '.join(headers[:3])}...")
+            sheet = _owned_sheet(pkg, sheets, t.sheet_part)
+            _ROW_PREFIX[0] = sheet.prefix
+            top, old_bottom = t.data_top, t.data_bottom
+            new_bottom = top + max(len(rows), 1) - 1
+            _check_room(pkg, st, t, sheet, old_bottom, new_bottom)
+            styles = sheet.first_row_styles(t)
+            c1, c2 = t.ref[0], t.ref[2]
+            cols = list(range(c1, c2 + 1))
+            letters = [col_letters(c) for c in cols]
+            col_styles = [styles.get(c, 0) for c in cols]
+            formulas = [t.formulas.get(h) if i is None else None for h, i in zip(t.headers, cmap)]
+            rows = list(rows)
+
+            def build(num, row, rows=rows, cmap=cmap):
+                keep = []
+                if row is not None:
+                    keep = [(col, raw) for col, _a, _i, raw in _cells(row.inner, num)
+                            if col < c1 or col > c2]
+                new = []
+                if num <= new_bottom:
+                    k = num - top
+                    values = rows[k] if k < len(rows) else None
+                    for j, idx in enumerate(cmap):
+                        v = values[idx] if values is not None and idx is not None and idx < len(values) else None
+                        f = formulas[j] if values is not None else None
+                        x = cell_xml(f"{letters[j]}{num}", col_styles[j], v, f)
+                        if x:
+                            new.append((cols[j], x))
+                merged = sorted(keep + new, key=lambda p: p[0])
+                return _row_xml(num, row.attrs if row is not None else None, [x for _c, x in merged])
+
+            sheet.replace_rows(top, max(old_bottom, new_bottom), build)
+            parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
+        for part, sheet in sheets.items():
+            used = sheet.used_range()
+            sheet.set_dimension(format_ref(*used) if used else "A1")
+            parts[part] = sheet.text().encode("utf-8")
+        parts[st.workbook_part] = _set_full_calc(pkg.read_xml(st.workbook_part))
+        write_package(pkg, dst, parts)
+
+
+_SQREF_ATTR = re.compile(r"""(<(?:[\w.-]+:)?(?:dataValidation|conditionalFormatting)\b[^>]*?\ssqref\s*=\s*)(["'])(.*?)\2""", re.S)
+_SQREF_EL = re.compile(r"(<(?:[\w.-]+:)?sqref\b[^>]*>)(.*?)(</(?:[\w.-]+:)?sqref>)", re.S)
+
+
+def _extend_sqref(sqref: str, c1: int, c2: int, old_bottom: int, new_bottom: int) -> str:
+    out, changed = [], False
+    for tok in sqref.split():
+        try:
+            a, r1, b, r2 = parse_ref(tok)
+        except ValueError:
+            out.append(tok)
+            continue
+        if a <= c2 and b >= c1 and r1 <= old_bottom <= r2 < new_bottom:
+            out.append(format_ref(a, r1, b, new_bottom))
+            changed = True
+        else:
+            out.append(tok)
+    return " ".join(out) if changed else sqref
+
+
+def _extend_ranges(xml: str, t: TableInfo, old_bottom: int, new_bottom: int) -> str:
+    c1, c2 = t.ref[0], t.ref[2]
+    xml = _SQREF_ATTR.sub(lambda m: f"{m.group(1)}{m.group(2)}"
+                          f"{_extend_sqref(m.group(3), c1, c2, old_bottom, new_bottom)}{m.group(2)}", xml)
+    return _SQREF_EL.sub(lambda m: m.group(1) + _extend_sqref(m.group(2), c1, c2, old_bottom, new_bottom)
+                         + m.group(3), xml)
+
+
+def append_table_rows(src, dst, table: str, rows: list) -> list:
+    """Append rows ({exact header: value}) to a table after its last non-blank data row.
+
+    Blank table rows are reused first; the table, its autoFilter and the data
+    validations / conditional formats that reach the table's old end grow with
+    it. Calculated columns get their formula, and each new cell the style of
+    the table's first data row. Returns the Excel row numbers written.
+    """
+    with Package(src) as pkg:
+        st = read_structure(pkg)
+        t = st.tables.get(table)
+        if t is None:
+            raise WorkbookError(src, f"has no table named {table}")
+        if t.totals_rows:
+            raise WorkbookError(src, f"the {table} table has a totals row; turn it off "
+                                     "(Table Design > Total Row) so rows can be added")
+        unknown = sorted({k for r in rows for k in r} - set(t.headers))
+        if unknown:
+            raise WorkbookError(src, f"the {table} table has no {unknown[0]!r} column")
+        sheet = SheetXml(pkg, t.sheet_part)
+        _ROW_PREFIX[0] = sheet.prefix
+        c1, c2 = t.ref[0], t.ref[2]
+        top, old_bottom = t.data_top, t.data_bottom
+        calc_cols = {c1 + k for k, h in enumerate(t.headers) if h in t.formulas}
+        last = top - 1
+        for r in sheet.rows:
+            if top <= r.num <= old_bottom and r.inner:
+                for col, _a, inner, _raw in _cells(r.inner, r.num):
+                    if c1 <= col <= c2 and col not in calc_cols and _has_value(inner):
+                        last = r.num
+                        break
+        start = last + 1
+        written = list(range(start, start + len(rows)))
+        if not rows:
+            return []
+        new_bottom = max(old_bottom, written[-1])
+        _check_room(pkg, st, t, sheet, old_bottom, new_bottom)
+        styles = sheet.first_row_styles(t)
+        cols = list(range(c1, c2 + 1))
+        letters = {c: col_letters(c) for c in cols}
+        header_of = {c1 + k: h for k, h in enumerate(t.headers)}
+
+        def build(num, row):
+            values = rows[num - start]
+            existing = {}
+            order = []
+            if row is not None:
+                for col, a, inner, raw in _cells(row.inner, num):
+                    existing[col] = (a, inner, raw)
+                    order.append(col)
+            out = {}
+            for col in cols:
+                h = header_of.get(col)
+                ref = f"{letters[col]}{num}"
+                old = existing.get(col)
+                style = _style(old[0]) if old is not None else styles.get(col, 0)
+                if h in values:
+                    out[col] = cell_xml(ref, style, values[h])
+                elif old is not None and (old[1] and _FORMULA.search(old[1])):
+                    out[col] = old[2]            # a formula already there: keep it
+                elif h in t.formulas:
+                    out[col] = cell_xml(ref, style, None, t.formulas[h])
+                elif old is not None:
+                    out[col] = old[2]
+                else:
+                    out[col] = cell_xml(ref, style, None)
+            for col in order:
+                if col < c1 or col > c2:
+                    out[col] = existing[col][2]
+            cells = [out[c] for c in sorted(out) if out[c]]
+            return _row_xml(num, row.attrs if row is not None else None, cells)
+
+        sheet.replace_rows(start, written[-1], build)
+        parts = {}
+        if new_bottom > old_bottom:
+            parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
+            sheet.head = _extend_ranges(sheet.head, t, old_bottom, new_bottom)
+            sheet.tail = _extend_ranges(sheet.tail, t, old_bottom, new_bottom)
+        dim = sheet.dimension()
+        box = (c1, t.ref[1], c2, new_bottom)
+        if dim:
+            box = (min(dim[0], box[0]), min(dim[1], box[1]), max(dim[2], box[2]), max(dim[3], box[3]))
+        sheet.set_dimension(format_ref(*box))
+        parts[t.sheet_part] = sheet.text().encode("utf-8")
+        parts[st.workbook_part] = _set_full_calc(pkg.read_xml(st.workbook_part))
+        write_package(pkg, dst, parts)
+        return written
