@@ -11,27 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecm_xl import contract as C
-from ecm_xl.data import ClaimLine
 from ecm_xl.exports import (ExportError, check_ready, export_results, split_claim, x12_837p)
 from ecm_xl.profile import load_profile
 
-from x12check import (CLOSE_DATE, MEMBERS, SETUP, STAFF, TIMESHEET, claims, close, member, row,
+from x12check import (MEMBERS, SETUP, STAFF, TIMESHEET, another_npi, claims, close, luhn_npi_ok, row,
                       segments, validate)
 
 PROFILE = load_profile()
-
-
-def luhn_npi_ok(npi: str) -> bool:
-    """The NPI check digit, written out from the CMS standard (80840 prefix + Luhn)."""
-    total = 0
-    for i, ch in enumerate(reversed("80840" + npi)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d // 10 + d % 10
-    return len(npi) == 10 and npi.isdigit() and total % 10 == 0
-
-
-def another_npi(base: str = "198765432") -> str:
-    return next(base + d for d in "0123456789" if luhn_npi_ok(base + d))
 
 
 def reconcile(text: str, results) -> None:

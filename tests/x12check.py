@@ -149,6 +149,19 @@ def member(mid, last, first, born, sex, enrolled, dx="", **more):
     return m
 
 
+def luhn_npi_ok(npi: str) -> bool:
+    """The NPI check digit, written out from the CMS standard (80840 prefix + Luhn)."""
+    total = 0
+    for i, ch in enumerate(reversed("80840" + npi)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d // 10 + d % 10
+    return len(npi) == 10 and npi.isdigit() and total % 10 == 0
+
+
+def another_npi(base: str = "198765432") -> str:
+    return next(base + d for d in "0123456789" if luhn_npi_ok(base + d))
+
+
 MEMBERS = [
     member("91000001A", "Alpha", "Ann", dt.date(1970, 1, 2), "F", dt.date(2026, 9, 1), "Z59.00"),
     member("91000002B", "Bravo", "Ben", dt.date(1985, 5, 6), "M", dt.date(2026, 10, 20)),
