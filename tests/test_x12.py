@@ -515,3 +515,108 @@ def test_demo_month_exports_to_an_accepted_837p(tmp_path):
     reconcile(text, [result])
     assert (summary.lines, summary.units, summary.charge) == \
         (result.totals.claim_lines, result.totals.units, result.totals.charge)
+
+
+# ---------------------------------------------------------------------------
+# A closed workbook (real xlsx: openpyxl inputs, the headless writer's Claim table)
+# ---------------------------------------------------------------------------
+def closed_workbook(path, timesheet=TIMESHEET, setup=SETUP):
+    """Write an xlsx with the input tables, close it with the engine, write the outputs back."""
+    from openpyxl import Workbook
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.table import Table
+
+    from ecm_xl.tables import output_tables
+    from ecm_xl.xlsx import write_tables
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = C.SETUP
+    for i, (name, value) in enumerate(setup.items(), start=1):
+        ws.cell(i, 1, name)
+        ws.cell(i, 2, value)
+        wb.defined_names[name] = DefinedName(name, attr_text=f"{C.SETUP}!$B${i}")
+
+    def table(name, headers, rows):
+        sheet = wb.create_sheet(name)
+        sheet.append(list(headers))
+        for r in rows or [{}]:
+            sheet.append([r.get(h) for h in headers])
+        last = sheet.cell(1, len(headers)).column_letter
+        sheet.add_table(Table(displayName=name, ref=f"A1:{last}{max(2, len(rows) + 1)}"))
+
+    table(C.STAFF, C.STAFF_HEADERS, STAFF)
+    table(C.MEMBERS, C.MEMBER_HEADERS, MEMBERS)
+    table(C.TIMESHEET, C.TIMESHEET_HEADERS, timesheet)
+    for name, headers in C.OUTPUT_TABLES.items():
+        table(name, headers, [])
+    inputs = path.with_name("inputs-" + path.name)
+    wb.save(inputs)
+    write_tables(inputs, path, output_tables(close(timesheet=timesheet, setup=setup)))
+    return path
+
+
+def test_export_a_closed_workbook(tmp_path):
+    from ecm_xl.exports import export_workbook
+
+    book = closed_workbook(tmp_path / "October.xlsx")
+    before = book.read_bytes()
+    summary = export_workbook(book, "x12", tmp_path / "october.837", control_number=3)
+    text = (tmp_path / "october.837").read_text(encoding="ascii")
+    verdict = validate(text)
+    assert verdict.accepted, str(verdict)
+    result = close()
+    reconcile(text, [result])
+    assert (summary.claims, summary.lines, summary.units, summary.charge) == \
+        (5, 9, result.totals.units, result.totals.charge)
+    export_workbook(book, "csv", tmp_path / "october.csv")
+    rows = (tmp_path / "october.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("Claim ID,") and len(rows) == 10
+    assert book.read_bytes() == before  # the workbook is never changed
+
+
+def test_a_workbook_whose_claim_sheet_is_stale_is_refused(tmp_path):
+    from openpyxl import load_workbook
+
+    from ecm_xl.exports import export_workbook
+    from ecm_xl.xlsx import write_tables
+
+    book = closed_workbook(tmp_path / "October.xlsx")
+    # Someone adds time after the close: the Claim sheet no longer shows it.
+    wb = load_workbook(book)
+    ws = wb[C.TIMESHEET]
+    r = 1 + [c.value for c in ws["A"]].index("10/1/2026")
+    ws.cell(r, C.TIMESHEET_HEADERS.index("Minutes") + 1, 200)
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    out = tmp_path / "october.837"
+    with pytest.raises(ExportError, match="edited.xlsx: the Claim sheet no longer matches the timesheet .*"
+                                          "close the month again"):
+        export_workbook(edited, "x12", out)
+    assert not out.exists()
+    # An empty Claim sheet: not closed yet.
+    empty = tmp_path / "empty.xlsx"
+    write_tables(book, empty, {C.CLAIM: (C.CLAIM_HEADERS, [])})
+    with pytest.raises(ExportError, match="empty.xlsx: has no claim lines on the Claim sheet: close the month first"):
+        export_workbook(empty, "csv", tmp_path / "x.csv")
+
+
+def test_a_workbook_with_a_broken_setup_gives_a_clear_error(tmp_path):
+    from ecm_xl.exports import export_workbook
+
+    book = closed_workbook(tmp_path / "October.xlsx", setup={**SETUP, "ProviderZip": "", "BillingNPI": "1234567890"})
+    with pytest.raises(ExportError) as err:
+        export_workbook(book, "x12", tmp_path / "october.837")
+    assert str(err.value) == ("October.xlsx: Setup is not ready for an 837P: ProviderZip is blank; "
+                              "BillingNPI 1234567890 fails the NPI check digit")
+    assert not (tmp_path / "october.837").exists()
+
+
+def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path):
+    from ecm_xl.exports import export_workbook
+
+    fake = tmp_path / "notes.xlsx"
+    fake.write_text("just text")
+    with pytest.raises(ExportError, match=r"^notes\.xlsx: ") as err:
+        export_workbook(fake, "x12", tmp_path / "out.837")
+    assert "\n" not in str(err.value)

@@ -98,14 +98,17 @@ def workbook_result(path, *, profile: Profile | None = None, close_date=None) ->
     units and charges per Claim ID and Line: a clinic exports what it saw.
     """
     from ..engine import close_month
-    from ..xlsx import read_workbook
+    from ..xlsx import WorkbookError, read_workbook
 
     profile = profile or load_profile()
-    wb = read_workbook(path)
+    try:
+        wb = read_workbook(path)
+    except WorkbookError as exc:  # already one line naming the file
+        raise ExportError(str(exc)) from None
     name = os.path.basename(os.fspath(path))
     tables = wb.tables
     claim = tables.get(C.CLAIM)
-    if claim is None or not claim.rows:
+    if claim is None or not any(_claim_key(r)[0] for r in claim.rows):
         raise ExportError(f"{name}: has no claim lines on the Claim sheet: close the month first")
     result = close_month(tables.get(C.TIMESHEET), tables.get(C.STAFF), tables.get(C.MEMBERS), wb.setup, profile,
                          codes=tables.get(C.CODES), activities=tables.get(C.ACTIVITIES), close_date=close_date)
@@ -129,7 +132,7 @@ def workbook_result(path, *, profile: Profile | None = None, close_date=None) ->
 def export_workbook(path, fmt: str, out_path, *, profile: Profile | None = None, close_date=None,
                     **kw) -> ExportSummary:
     """Export a closed workbook's claims (see workbook_result) to `out_path`."""
-    if os.path.exists(out_path) and os.path.samefile(path, out_path):
+    if os.path.exists(out_path) and os.path.exists(path) and os.path.samefile(path, out_path):
         raise ExportError(f"{os.path.basename(os.fspath(out_path))}: the export would overwrite the workbook itself")
     result = workbook_result(path, profile=profile, close_date=close_date)
     if fmt == "x12":  # names the workbook in errors; a CSV of one workbook needs no Source File column
