@@ -43,9 +43,14 @@ def as_table(obj, headers: Iterable[str] = ()) -> Table:
     known = {fold(h): h for h in headers}
     if not known:
         return Table(list(rows), first)
-    out = []
+    out, renames = [], {}   # one renaming per distinct set of keys; {} when none is needed
     for r in rows:
-        out.append({known.get(fold(k), k): v for k, v in r.items()})
+        keys = tuple(r)
+        if keys not in renames:
+            rename = {k: known.get(fold(k), k) for k in keys}
+            renames[keys] = {} if all(k == v for k, v in rename.items()) else rename
+        rename = renames[keys]
+        out.append({rename[k]: v for k, v in r.items()} if rename else r)
     return Table(out, first)
 
 
@@ -273,101 +278,144 @@ def read_activities(table: Table | None, profile: Profile):
 _KEY_CELLS = ("Date", "Staff ID", "Member ID", "Service", "Contact", "Start", "End", "Minutes")
 
 
+def _memo(read):
+    """`read` remembered per distinct cell value: a month repeats its dates,
+    labels and minutes thousands of times. Keyed by type too (True == 1)."""
+    cache = {}
+
+    def get(value):
+        key = (value.__class__, value)
+        try:
+            return cache[key]
+        except KeyError:
+            out = cache[key] = read(value)
+            return out
+        except TypeError:  # an unhashable cell value
+            return read(value)
+    return get
+
+
+class _Readers(NamedTuple):
+    date: object
+    time: object
+    minutes: object
+    text: object
+    code: object
+    service: object
+    contact: object
+    activity: object
+    pos: object
+    approved: object
+
+
+def _readers(profile: Profile, activities: dict) -> _Readers:
+    def activity(v):
+        typed = V.text(v)
+        return (typed, activities.get(fold(typed))) if typed else ("", None)
+
+    return _Readers(
+        date=_memo(V.to_date), time=_memo(V.to_time), minutes=_memo(V.to_minutes),
+        text=_memo(V.text), code=_memo(V.code),
+        service=_memo(lambda v: (V.text(v), canonical(profile.services, V.text(v)))),
+        contact=_memo(lambda v: (V.text(v), profile.contact(V.text(v)))),
+        activity=_memo(activity), pos=_memo(_pos_text),
+        approved=_memo(lambda v: V.to_bool(v, profile.approval_yes, profile.approval_no)))
+
+
 def read_timesheet(table: Table, profile: Profile, activities: dict):
     """Timesheet rows -> (entries, problems, minutes by row for every non-blank row)."""
     entries, problems, minutes_in = [], [], {}
+    rd = _readers(profile, activities)
+    is_blank = V.is_blank
+    services = " or ".join(profile.services)
+    contacts = ", ".join(c.name for c in profile.contacts)
     for row, r in _rows(table):
-        if all(V.is_blank(r.get(k)) for k in _KEY_CELLS):
+        get = r.get
+        if is_blank(get("Date")) and all(is_blank(get(k)) for k in _KEY_CELLS):
             continue  # a blank row, or one with only notes or helper formulas
-        errs = []
+        errs = []  # (rule, column, reason)
 
-        def err(rule, column, reason):
-            errs.append((rule, column, reason))
-
-        date, e = V.to_date(r.get("Date")) if not V.is_blank(r.get("Date")) else (None, "is blank")
-        if e:
-            err("R11", "Date", f"Date {e}." if e != "is blank" else "Date is blank.")
-        staff_id = V.text(r.get("Staff ID"))
-        member_id = V.text(r.get("Member ID"))
+        raw = get("Date")
+        date, e = rd.date(raw) if not is_blank(raw) else (None, None)
+        if date is None:
+            errs.append(("R11", "Date", f"Date {e}." if e else "Date is blank."))
+        staff_id = rd.text(get("Staff ID"))
+        member_id = rd.text(get("Member ID"))
         if not staff_id:
-            err("R10", "Staff ID", "Staff ID is blank.")
+            errs.append(("R10", "Staff ID", "Staff ID is blank."))
         if not member_id:
-            err("R10", "Member ID", "Member ID is blank.")
+            errs.append(("R10", "Member ID", "Member ID is blank."))
 
-        service = canonical(profile.services, V.text(r.get("Service")))
+        typed, service = rd.service(get("Service"))
         if service is None:
-            typed = V.text(r.get("Service"))
-            err("R5", "Service", (f"Service {typed!r} is not" if typed else "Service is blank; it must be")
-                + f" {' or '.join(profile.services)}.")
-        contact_rec = profile.contact(V.text(r.get("Contact")))
+            errs.append(("R5", "Service", (f"Service {typed!r} is not" if typed else "Service is blank; it must be")
+                         + f" {services}."))
+        typed, contact_rec = rd.contact(get("Contact"))
         contact = contact_rec.name if contact_rec else None
         if contact is None:
-            typed = V.text(r.get("Contact"))
-            names = ", ".join(c.name for c in profile.contacts)
-            err("R5", "Contact", (f"Contact {typed!r} is not one of" if typed else "Contact is blank; pick one of")
-                + f" {names}.")
+            errs.append(("R5", "Contact", (f"Contact {typed!r} is not one of" if typed else
+                                          "Contact is blank; pick one of") + f" {contacts}."))
 
-        activity = ""
-        typed_act = V.text(r.get("Activity"))
-        if typed_act:
-            found = activities.get(fold(typed_act))
-            if found is None:
-                err("R7", "Activity", f"Activity {typed_act!r} is not on the Activities list, so it can't be told "
-                                      "whether it is reimbursable. Pick one from the drop-down.")
-            else:
-                activity = found[0]
+        typed, found = rd.activity(get("Activity"))
+        activity = found[0] if found else ""
+        if typed and found is None:
+            errs.append(("R7", "Activity", f"Activity {typed!r} is not on the Activities list, so it can't be "
+                                           "told whether it is reimbursable. Pick one from the drop-down."))
 
         start = end = None
-        for col in ("Start", "End"):
-            if not V.is_blank(r.get(col)):
-                t, e = V.to_time(r.get(col))
-                if e:
-                    err("R11", col, f"{col} {e}.")
-                elif col == "Start":
-                    start = t
-                else:
-                    end = t
+        raw = get("Start")
+        if not is_blank(raw):
+            start, e = rd.time(raw)
+            if e:
+                errs.append(("R11", "Start", f"Start {e}."))
+        raw = get("End")
+        if not is_blank(raw):
+            end, e = rd.time(raw)
+            if e:
+                errs.append(("R11", "End", f"End {e}."))
 
         minutes = None
-        if not V.is_blank(r.get("Minutes")):
-            minutes, e = V.to_minutes(r.get("Minutes"))
+        raw_minutes = get("Minutes")
+        if not is_blank(raw_minutes):
+            minutes, e = rd.minutes(raw_minutes)
             if e:
-                err("R11", "Minutes", f"Minutes {e}.")
+                errs.append(("R11", "Minutes", f"Minutes {e}."))
         elif start and end:
             minutes = V.minutes_between(start, end)
             if minutes <= 0:
-                err("R11", "End", f"End {end:%H:%M} is not after Start {start:%H:%M}.")
+                errs.append(("R11", "End", f"End {end:%H:%M} is not after Start {start:%H:%M}."))
                 minutes = None
         elif not any(c[1] in ("Start", "End") for c in errs):
-            err("R11", "Minutes", "Minutes is blank (type the minutes, or both Start and End).")
-        if minutes is not None and not any(c[1] == "End" for c in errs):
-            if not 0 < minutes <= 1440:
-                err("R11", "Minutes", f"Minutes must be more than 0 and at most 1,440 (24 hours); this row has {_num(minutes)}.")
-        minutes_in[row] = minutes if minutes is not None and 0 < minutes <= 1440 else 0.0
+            errs.append(("R11", "Minutes", "Minutes is blank (type the minutes, or both Start and End)."))
+        if minutes is not None and not 0 < minutes <= 1440:
+            errs.append(("R11", "Minutes", "Minutes must be more than 0 and at most 1,440 (24 hours); "
+                                           f"this row has {_num(minutes)}."))
+            minutes = None
+        minutes_in[row] = minutes or 0.0
 
-        pos = _pos_text(r.get("Place of Service"))
+        pos = rd.pos(get("Place of Service"))
         if pos and pos not in profile.places_of_service:
-            err("R6", "Place of Service", f"Place of service {pos!r} is not a place of service code.")
+            errs.append(("R6", "Place of Service", f"Place of service {pos!r} is not a place of service code."))
         approved = None
-        if not V.is_blank(r.get("Approved")):
-            approved, e = V.to_bool(r.get("Approved"), profile.approval_yes, profile.approval_no)
+        raw = get("Approved")
+        if not is_blank(raw):
+            approved, e = rd.approved(raw)
             if e:
-                err("R15", "Approved", f"Approved {e}.")
+                errs.append(("R15", "Approved", f"Approved {e}."))
 
         if errs:
             for rule, column, reason in errs:
                 problems.append(Problem(rule, ERROR, C.TIMESHEET, row, column, reason,
-                                        date, staff_id or None, member_id or None, minutes_in[row] or None))
+                                        date, staff_id or None, member_id or None, minutes))
             continue
-        entries.append(Entry(
-            row=row, date=date, staff_id=staff_id, member_id=member_id, service=service, contact=contact,
-            activity=activity, start=start, end=end, minutes=minutes, place_of_service=pos,
-            hcpcs=V.code(r.get("HCPCS")), modifier_1=V.code(r.get("Modifier 1")),
-            modifier_2=V.code(r.get("Modifier 2")), approved=approved, notes=V.text(r.get("Notes"))))
-        if start and end and not V.is_blank(r.get("Minutes")):
+        entry = Entry(row, date, staff_id, member_id, service, contact, activity, start, end, minutes, pos,
+                      rd.code(get("HCPCS")), rd.code(get("Modifier 1")), rd.code(get("Modifier 2")),
+                      approved, rd.text(get("Notes")))
+        entries.append(entry)
+        if start and end and not is_blank(raw_minutes):
             span = V.minutes_between(start, end)
             if span > 0 and abs(span - minutes) >= 1:
-                problems.append(_row_problem(entries[-1], "R11", WARNING, "Minutes",
+                problems.append(_row_problem(entry, "R11", WARNING, "Minutes",
                                              f"Minutes ({_num(minutes)}) differ from End - Start ({_num(span)}); "
                                              f"the Minutes were billed."))
     return entries, problems, minutes_in
@@ -495,6 +543,7 @@ def check_period(entries, ctx):
     """R9: when Setup names a billing month, other months wait for their own close. R13: filing limit."""
     out = []
     month = ctx.setup.billing_month
+    month_end = _memo(V.month_end)
     for e in entries:
         if month is not None and (e.date.year, e.date.month) != (month.year, month.month):
             where = "the billing month on Setup can't be read" if month == dt.date.min else \
@@ -502,7 +551,7 @@ def check_period(entries, ctx):
             out.append(_row_problem(e, "R9", ERROR, "Date",
                                     f"Dated {V.us_date(e.date)}, but {where}: this row belongs to another month's close."))
             continue
-        late = (ctx.close_date - V.month_end(e.date)).days
+        late = (ctx.close_date - month_end(e.date)).days
         if late > ctx.filing_limit_days:
             out.append(_row_problem(e, "R13", WARNING, "Date",
                                     f"Service on {V.us_date(e.date)} is {late} days past the end of its month, beyond the "

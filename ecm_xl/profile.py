@@ -57,6 +57,7 @@ class Profile(NamedTuple):
     approval_yes: tuple
     approval_no: tuple
     places_of_service: dict   # code -> description
+    index: dict = {}          # lookups built once by profile_from_dict
 
     # -- lookups -----------------------------------------------------------
     @property
@@ -68,52 +69,40 @@ class Profile(NamedTuple):
         return (self.care_service, self.outreach_service)
 
     def contact(self, name: str) -> Contact | None:
-        return _by_name(self.contacts, name)
+        return self.index["contact"].get(fold(name))
 
     def activity(self, name: str) -> Activity | None:
-        return _by_name(self.activities, name)
+        return self.index["activity"].get(fold(name))
 
     def code_for(self, staff_type: str, service: str, contact: str) -> Code | None:
         """The code and modifiers R5 gives a staff type, service and contact."""
         c = self.contact(contact)
         if c is None or not c.mode:
             return None
-        for code in self.codes:
-            if (code.staff_type, code.service, code.contact_mode) == (staff_type, service, c.mode):
-                return code
-        return None
+        return self.index["slot"].get((staff_type, service, c.mode))
 
     def code_by_key(self, hcpcs: str, modifier_1: str, modifier_2: str) -> Code | None:
-        for code in self.codes:
-            if code.key == (hcpcs, modifier_1, modifier_2):
-                return code
-        return None
+        return self.index["key"].get((hcpcs, modifier_1, modifier_2))
 
     def place_of_service_for(self, contact: str) -> str:
         c = self.contact(contact)
         return c.place_of_service if c else ""
 
 
+@functools.lru_cache(maxsize=8192)
 def fold(text) -> str:
     """The form two labels are compared in: case, spacing and dashes ignored."""
     return "".join(ch for ch in str(text).casefold() if ch.isalnum())
 
 
-def _by_name(items, name):
-    key = fold(name)
-    for item in items:
-        if fold(item.name) == key:
-            return item
-    return None
-
-
 def canonical(values, text) -> str | None:
     """The profile's spelling of `text` among `values`, or None."""
-    key = fold(text)
-    for value in values:
-        if fold(value) == key:
-            return value
-    return None
+    return _canon(tuple(values)).get(fold(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _canon(values: tuple) -> dict:
+    return {fold(v): v for v in values}
 
 
 def load_profile(name_or_path: str | Path | None = None) -> Profile:
@@ -210,6 +199,12 @@ def profile_from_dict(doc: dict, where: str = "profile") -> Profile:
         if isinstance(exc, ProfileError):
             raise
         raise ProfileError(f"{where}: {exc}") from None
+    profile = profile._replace(index={
+        "contact": {fold(c.name): c for c in contacts},
+        "activity": {fold(a.name): a for a in activities},
+        "slot": {(c.staff_type, c.service, c.contact_mode): c for c in codes},
+        "key": {c.key: c for c in codes},
+    })
     _check(profile, where)
     return profile
 

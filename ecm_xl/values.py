@@ -24,6 +24,8 @@ def is_blank(value) -> bool:
 
 def text(value) -> str:
     """A cell as text: stripped, numbers typed for IDs without a trailing .0."""
+    if value.__class__ is str:
+        return " ".join(value.split())
     if is_blank(value):
         return ""
     if isinstance(value, bool):
