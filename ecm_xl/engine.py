@@ -62,6 +62,9 @@ def _rows(table: Table):
 # ---------------------------------------------------------------------------
 # Setup
 # ---------------------------------------------------------------------------
+_SETTING_RULES = {"UnitMinutes": "R1", "BillingMonth": "R9", "FilingLimitDays": "R13", "ApprovalRequired": "R15"}
+
+
 def read_setup(raw: dict | None, profile: Profile, billing_month=None):
     """Setup settings keyed by defined name (or label) -> (Setup, problems)."""
     raw = raw or {}
@@ -72,11 +75,7 @@ def read_setup(raw: dict | None, profile: Profile, billing_month=None):
         got[s.name] = by_key.get(fold(s.name), by_key.get(fold(s.label)))
 
     def bad(setting, reason, severity=WARNING):
-        problems.append(Problem("R1" if setting in ("UnitMinutes",) else
-                                "R13" if setting == "FilingLimitDays" else
-                                "R15" if setting == "ApprovalRequired" else
-                                "R9" if setting == "BillingMonth" else "R10",
-                                severity, C.SETUP, None, setting, reason))
+        problems.append(Problem(_SETTING_RULES.get(setting, "R10"), severity, C.SETUP, None, setting, reason))
 
     month = None
     month_value = billing_month if billing_month is not None else got["BillingMonth"]
