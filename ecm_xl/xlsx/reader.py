@@ -266,6 +266,9 @@ def _cell(grids, sheet: str, row: int, col: int):
     return None
 
 
+_BLANK = {"": None}
+
+
 def _table_rows(grids, t: TableInfo) -> list:
     grid, r0, c0 = grids.get(t.sheet, ([], 0, 0))
     headers = t.headers
@@ -276,6 +279,7 @@ def _table_rows(grids, t: TableInfo) -> list:
     b = a + width - lpad
     left = [None] * lpad
     blank = dict.fromkeys(headers)
+    blank_get = _BLANK.get          # '' -> None, anything else as it is (in C, per cell)
     rows = []
     append = rows.append
     for r in range(t.data_top, t.data_bottom + 1):
@@ -288,7 +292,7 @@ def _table_rows(grids, t: TableInfo) -> list:
             vals = left + vals
         if len(vals) < width:
             vals = vals + [None] * (width - len(vals))
-        append({h: (None if v == "" else v) for h, v in zip(headers, vals)})
+        append(dict(zip(headers, map(blank_get, vals, vals))))
     return rows
 
 

@@ -79,35 +79,61 @@ def _num(x) -> str | None:
     return repr(x)
 
 
+_NOT_PLAIN = re.compile(r"[&<>\x00-\x1f\ufffe\uffff\ud800-\udfff]|_x|^\s|\s$")
+_INF = (math.inf, -math.inf)
+_DATE = dt.date
+_EPOCH_ORDINAL = EPOCH.toordinal()
+
+
+def value_xml(head: str, styled, value) -> str:
+    """The rest of a <c> element whose start `head` is '<c r="B5" s="3"' (no '>')."""
+    t = type(value)
+    if t is str:
+        if not value:
+            return head + "/>" if styled else ""
+        if len(value) <= MAX_TEXT and _NOT_PLAIN.search(value) is None:
+            return f'{head} t="inlineStr"><is><t>{value}</t></is></c>'
+        return f'{head} t="inlineStr">{text_xml(value)}</c>'
+    if t is float:
+        if value != value or value in _INF:
+            return head + "/>" if styled else ""
+        r = repr(value)
+        if r.endswith(".0"):
+            r = r[:-2]
+        return f"{head}><v>{r}</v></c>"
+    if value is None:
+        return head + "/>" if styled else ""
+    if t is _DATE:
+        return f"{head}><v>{value.toordinal() - _EPOCH_ORDINAL}</v></c>"
+    if t is int:
+        return f"{head}><v>{value}</v></c>"
+    if t is bool:
+        return f"{head} t=\"b\"><v>{int(value)}</v></c>"
+    if isinstance(value, str):
+        return value_xml(head, styled, str(value))
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        v = _num(value)
+        return f"{head}><v>{v}</v></c>" if v is not None else (head + "/>" if styled else "")
+    if isinstance(value, (dt.date, dt.time)):
+        return f"{head}><v>{_num(serial(value))}</v></c>"
+    return value_xml(head, styled, str(value))
+
+
 def cell_xml(ref: str, style: int, value, formula: str | None = None) -> str:
     """One <c> element. Text is always a string cell, never a formula."""
-    s = f' s="{style}"' if style else ""
+    head = f'<c r="{ref}" s="{style}"' if style else f'<c r="{ref}"'
     if formula is not None:
-        return f'<c r="{ref}"{s}><f>{_esc(formula)}</f></c>'
-    if value is None:
-        return f'<c r="{ref}"{s}/>' if style else ""
-    if isinstance(value, str):
-        if value == "":
-            return f'<c r="{ref}"{s}/>' if style else ""
-        return f'<c r="{ref}"{s} t="inlineStr">{text_xml(value)}</c>'
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float, Decimal)):
-        v = _num(value)
-        if v is None:
-            return f'<c r="{ref}"{s}/>' if style else ""
-        return f'<c r="{ref}"{s}><v>{v}</v></c>'
-    if isinstance(value, (dt.date, dt.time)):
-        return f'<c r="{ref}"{s}><v>{_num(serial(value))}</v></c>'
-    return cell_xml(ref, style, str(value))
+        return f"{head}><f>{_esc(formula)}</f></c>"
+    return value_xml(head, style, value)
 
 
 # -- sheet XML ----------------------------------------------------------------------
 class Row:
-    __slots__ = ("num", "attrs", "inner", "raw")
+    __slots__ = ("num", "attrs", "inner", "raw", "span")
 
-    def __init__(self, num, attrs, inner, raw):
+    def __init__(self, num, attrs, inner, raw, span=None):
         self.num, self.attrs, self.inner, self.raw = num, attrs, inner, raw
+        self.span = span       # (first col, last col) when known, for the dimension
 
 
 def _cells(inner: str | None, rownum: int) -> list:
@@ -202,7 +228,7 @@ class SheetXml:
         return styles
 
     def replace_rows(self, lo: int, hi: int, build):
-        """Rebuild rows lo..hi: build(rownum, Row or None) -> row XML ('' drops it)."""
+        """Rebuild rows lo..hi: build(rownum, Row or None) -> Row or None (drops it)."""
         out, i, n = [], 0, len(self.rows)
         rows = self.rows
         while i < n and rows[i].num < lo:
@@ -213,10 +239,9 @@ class SheetXml:
             existing[rows[i].num] = rows[i]
             i += 1
         for num in range(lo, hi + 1):
-            xml = build(num, existing.get(num))
-            if xml:
-                m = _ROW.match(xml)
-                out.append(Row(num, m.group(1), m.group(2), xml))
+            row = build(num, existing.get(num))
+            if row is not None:
+                out.append(row)
         out.extend(rows[i:])
         out.sort(key=lambda r: r.num)
         self.rows = out
@@ -242,6 +267,11 @@ class SheetXml:
         rmin = rmax = cmin = cmax = None
         letters = set()
         for r in self.rows:
+            if r.span is not None:
+                letters.update((col_letters(r.span[0]), col_letters(r.span[1])))
+                rmin = r.num if rmin is None else min(rmin, r.num)
+                rmax = r.num if rmax is None else max(rmax, r.num)
+                continue
             if not r.inner:
                 continue
             cs = re.findall(r"""<(?:[\w.-]+:)?c\b[^>]*?(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})\d+""", r.inner)
@@ -257,20 +287,19 @@ class SheetXml:
         return (cmin, rmin, cmax, rmax)
 
 
-def _row_xml(num: int, attrs: str | None, cells: list) -> str:
+def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = ""):
+    """A Row of the given cells (XML strings), keeping the row's own attributes."""
     if attrs is None:
         attrs = f' r="{num}"'
     else:
         attrs = _SPANS.sub("", attrs)
     body = "".join(cells)
+    p = prefix
     if not body:
         if _R_ATTR.sub("", attrs).strip():      # the row has its own height or style: keep it
-            return f"<{_ROW_PREFIX[0]}row{attrs}/>"
-        return ""
-    return f"<{_ROW_PREFIX[0]}row{attrs}>{body}</{_ROW_PREFIX[0]}row>"
-
-
-_ROW_PREFIX = [""]
+            return Row(num, attrs, None, f"<{p}row{attrs}/>")
+        return None
+    return Row(num, attrs, body, f"<{p}row{attrs}>{body}</{p}row>", span)
 
 
 # -- table part -----------------------------------------------------------------------
@@ -400,7 +429,6 @@ def write_tables(src, dst, tables: dict) -> None:
                 raise WorkbookError(src, f"the {name} table has none of the columns "
                                          f"{', '.join(headers[:3])}...")
             sheet = _owned_sheet(pkg, sheets, t.sheet_part)
-            _ROW_PREFIX[0] = sheet.prefix
             top, old_bottom = t.data_top, t.data_bottom
             new_bottom = top + max(len(rows), 1) - 1
             _check_room(pkg, st, t, sheet, old_bottom, new_bottom)
@@ -412,23 +440,33 @@ def write_tables(src, dst, tables: dict) -> None:
             formulas = [t.formulas.get(h) if i is None else None for h, i in zip(t.headers, cmap)]
             rows = list(rows)
 
-            def build(num, row, rows=rows, cmap=cmap):
-                keep = []
-                if row is not None:
-                    keep = [(col, raw) for col, _a, _i, raw in _cells(row.inner, num)
-                            if col < c1 or col > c2]
+            heads = [(f'<c r="{letters[j]}', f'" s="{col_styles[j]}"' if col_styles[j] else '"',
+                      col_styles[j], idx, formulas[j]) for j, idx in enumerate(cmap)]
+            lo_span = (c1, c2)
+
+            def build(num, row, rows=rows):
+                k = num - top
+                values = rows[k] if num <= new_bottom and k < len(rows) else None
                 new = []
                 if num <= new_bottom:
-                    k = num - top
-                    values = rows[k] if k < len(rows) else None
-                    for j, idx in enumerate(cmap):
-                        v = values[idx] if values is not None and idx is not None and idx < len(values) else None
-                        f = formulas[j] if values is not None else None
-                        x = cell_xml(f"{letters[j]}{num}", col_styles[j], v, f)
-                        if x:
-                            new.append((cols[j], x))
-                merged = sorted(keep + new, key=lambda p: p[0])
-                return _row_xml(num, row.attrs if row is not None else None, [x for _c, x in merged])
+                    n = len(values) if values is not None else 0
+                    sn = str(num)
+                    for a, b, style, idx, f in heads:
+                        head = a + sn + b
+                        if values is not None and f is not None:
+                            new.append(f"{head}><f>{_esc(f)}</f></c>")
+                        else:
+                            x = value_xml(head, style, values[idx] if idx is not None and idx < n else None)
+                            if x:
+                                new.append(x)
+                if row is not None and row.inner:
+                    cells = _cells(row.inner, num)
+                    left = [raw for col, _a, _i, raw in cells if col < c1]
+                    right = [raw for col, _a, _i, raw in cells if col > c2]
+                    if left or right:
+                        return make_row(num, row.attrs, left + new + right, prefix=sheet.prefix)
+                return make_row(num, row.attrs if row is not None else None, new,
+                                lo_span if new else None, sheet.prefix)
 
             sheet.replace_rows(top, max(old_bottom, new_bottom), build)
             parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
@@ -488,7 +526,6 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         if unknown:
             raise WorkbookError(src, f"the {table} table has no {unknown[0]!r} column")
         sheet = SheetXml(pkg, t.sheet_part)
-        _ROW_PREFIX[0] = sheet.prefix
         c1, c2 = t.ref[0], t.ref[2]
         top, old_bottom = t.data_top, t.data_bottom
         calc_cols = {c1 + k for k, h in enumerate(t.headers) if h in t.formulas}
@@ -538,7 +575,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
                 if col < c1 or col > c2:
                     out[col] = existing[col][2]
             cells = [out[c] for c in sorted(out) if out[c]]
-            return _row_xml(num, row.attrs if row is not None else None, cells)
+            return make_row(num, row.attrs if row is not None else None, cells, prefix=sheet.prefix)
 
         sheet.replace_rows(start, written[-1], build)
         parts = {}
