@@ -1,0 +1,327 @@
+"""The `ecm-xl` command: close clinic timesheet workbooks with no Excel.
+
+Exit status: 0 done; 2 a bad input file or bad usage (one line on stderr, no
+output file); 1 a batch finished but some files failed (or its export could
+not be written); 3 an unexpected error (rerun with --debug for the traceback).
+
+Every command is a thin wrapper over `ecm_xl.api`; output names files,
+sheets, rows and counts only, never a member's name.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+
+import click
+
+from . import api
+from .profile import ProfileError
+from .xlsx import WorkbookError
+
+EXIT_SOME_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNEXPECTED = 3
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _bad_input_errors():
+    errors = [WorkbookError, ProfileError, ValueError, OSError]
+    try:
+        from .exports import ExportError
+        errors.append(ExportError)
+    except ImportError:  # pragma: no cover - the exports package ships with ecm_xl
+        pass
+    return tuple(errors)
+
+
+@contextlib.contextmanager
+def _errors(ctx: click.Context):
+    """Bad input -> one line on stderr and exit 2; anything unexpected -> one line and exit 3."""
+    try:
+        yield
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except _bad_input_errors() as exc:
+        click.echo(f"ecm-xl: {_one_line(exc)}", err=True)
+        ctx.exit(EXIT_BAD_INPUT)
+    except Exception as exc:
+        if (ctx.find_root().obj or {}).get("debug"):
+            raise
+        click.echo(f"ecm-xl: unexpected {type(exc).__name__}; rerun with `ecm-xl --debug ...` "
+                   "for the traceback", err=True)
+        ctx.exit(EXIT_UNEXPECTED)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or 'cannot be read or written'}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _month(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return api.parse_month(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a month (type 2026-10)") from None
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (type 2026-11-30)") from None
+
+
+profile_option = click.option("--profile", metavar="NAME|FILE.toml",
+                              help="Plan profile: a shipped id or a .toml file (default: the shipped CHPIV / Health Net one).")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="ecm-xl", prog_name="ecm-xl")
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of unexpected errors.")
+@click.pass_context
+def main(ctx, debug):
+    """Turn clinic ECM timesheet workbooks into claims, with no Excel needed.
+
+    \b
+    Start here:
+      ecm-xl demo                         build a sample month, close it, print the result
+      ecm-xl new October.xlsx --month 2026-10 --staff staff.csv --members members.csv
+      ecm-xl fill October.xlsx --entries timesheet_export.csv
+      ecm-xl close October.xlsx           -> October.closed.xlsx
+      ecm-xl batch inbox/ -o out/         close a folder of clinic workbooks
+    """
+    ctx.obj = {"debug": debug}
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("out", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@click.option("--month", callback=_month, metavar="YYYY-MM", help="Billing month to put on Setup, e.g. 2026-10.")
+@click.option("--staff", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Staff roster, CSV or xlsx: Staff ID, Staff Name, Staff Type, NPI.")
+@click.option("--members", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Members, CSV or xlsx: Member ID, names, dates, Eligible From/Through, ... (one row per eligibility span).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A Setup value by name or label, e.g. --set BillingNPI=1234567893. Repeatable.")
+@click.option("--force", is_flag=True, help="Replace OUT.xlsx if it exists.")
+@profile_option
+@click.pass_context
+def new(ctx, out, month, staff, members, sets, force, profile):
+    """Make a fresh workbook from the template, with Setup and rosters filled.
+
+    Columns of the roster files are matched by header, ignoring case and spacing.
+
+    \b
+    Example:
+      ecm-xl new October.xlsx --month 2026-10 --staff staff.csv --members members.csv \\
+          --set "Provider name=Sample Clinic" --set BillingNPI=1234567893
+    """
+    settings = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        try:
+            settings[api.setting_name(key.strip())] = value
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from None
+    with _errors(ctx):
+        r = api.new_workbook(out, month=month, staff=staff, members=members, settings=settings,
+                             profile=profile, overwrite=force)
+        click.echo(f"Wrote {r.path}: {r.staff:,} staff rows, {r.members:,} member rows, "
+                   f"{len(r.settings)} Setup values.")
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--entries", required=True, type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Time entries to add: a CSV, or an xlsx export (first sheet, or --sheet).")
+@click.option("--sheet", metavar="NAME", help="The sheet of an xlsx entries file to read.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="Write the filled workbook here instead of updating WORKBOOK.")
+@profile_option
+@click.pass_context
+def fill(ctx, workbook, entries, sheet, out, profile):
+    """Append time entries to the workbook's Timesheet table.
+
+    Columns are matched by header, ignoring case and spacing; Date, Staff ID,
+    Member ID, Service, Contact and Minutes (or Start and End) are required.
+    Blank HCPCS and modifier cells are filled from the code table (R5). Every
+    row is added: the close decides what bills. WORKBOOK is updated in place
+    (safely, all or nothing) unless -o is given.
+
+    \b
+    Example:
+      ecm-xl fill October.xlsx --entries timesheet_export.csv
+    """
+    with _errors(ctx):
+        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet)
+        click.echo(r.text())
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="Where to write the closed copy (default: <name>.closed.xlsx beside WORKBOOK).")
+@click.option("--in-place", is_flag=True, help="Write the results into WORKBOOK itself.")
+@click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month instead of Setup's billing month.")
+@click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
+              help="Date the close as this day for the filing-limit check (R13); default today.")
+@profile_option
+@click.pass_context
+def close(ctx, workbook, out, in_place, month, close_date, profile):
+    """Close the month: write the Summary, Claim and Exceptions tables.
+
+    The results go into a copy, <name>.closed.xlsx beside the workbook; the
+    workbook itself is never changed unless --in-place is given. Closing a
+    closed copy again replaces the three tables and gives the same result.
+
+    \b
+    Example:
+      ecm-xl close October.xlsx            # -> October.closed.xlsx
+      ecm-xl close October.closed.xlsx --in-place
+    """
+    with _errors(ctx):
+        r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
+                               close_date=close_date)
+        click.echo(r.text())
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="DIR_OR_GLOB...")
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False), metavar="OUT_DIR",
+              help="Folder for the closed copies, batch_report.csv and claims.csv.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Processes to close workbooks in (default: one per CPU).")
+@click.option("--format", "fmt", type=click.Choice(["x12", "csv"]),
+              help="Also write one combined export: x12 -> OUT_DIR/claims.837 (csv: claims.csv is it).")
+@click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
+              help="Interchange control number of the 837P (with --format x12).")
+@click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month in every workbook.")
+@click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the closes (R13); default today.")
+@profile_option
+@click.pass_context
+def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, profile):
+    """Close every workbook in a folder (or matching a glob).
+
+    One bad workbook never stops the others: each file gets a row in
+    OUT_DIR/batch_report.csv (status ok / bad file / failed, with the reason),
+    and OUT_DIR/claims.csv holds every claim line with its source file. Exits 1
+    when some file failed.
+
+    \b
+    Example:
+      ecm-xl batch inbox/ -o out/ --workers 4
+      ecm-xl batch "inbox/*October*.xlsx" -o out/ --format x12
+    """
+    with _errors(ctx):
+        bar = None
+        progress = None
+        if sys.stderr.isatty():
+            total = len(api.find_workbooks(list(inputs)))
+            bar = click.progressbar(length=total, label="Closing", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+            progress = lambda done, total: bar.update(1)  # noqa: E731
+        try:
+            r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
+                                profile=profile, close_date=close_date, control_number=control_number)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+        click.echo(r.text())
+        if not r.ok:
+            ctx.exit(EXIT_SOME_FAILED)
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("dir", default="ecm-xl-demo", type=click.Path(file_okay=False), metavar="[DIR]")
+@click.option("--seed", type=int, help="Make a different sample month (default: the same one every time).")
+@click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
+              help="Date the close as this day (default 2026-11-30, so the result never changes).")
+@click.pass_context
+def demo(ctx, dir, seed, close_date):
+    """Build a realistic sample month, fill it, close it, and print the result.
+
+    About 40 members, six staff of both types and several hundred time entries
+    that touch every billing rule: outreach before and after enrollment, an
+    ineligible member, a mass text, admin time, a duplicate, an overlap, a
+    hand-typed wrong code. All names are fake. Files go to DIR (default
+    ./ecm-xl-demo).
+
+    \b
+    Example:
+      ecm-xl demo
+      ecm-xl demo /tmp/ecm-demo
+    """
+    with _errors(ctx):
+        r = api.demo(dir, seed=seed, close_date=close_date)
+        click.echo(r.text())
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv"]), help="x12 (837P) or csv.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="File to write.")
+@click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
+              help="Interchange control number of the 837P (x12 only).")
+@click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the re-check (R13); default today.")
+@profile_option
+@click.pass_context
+def export(ctx, workbook, fmt, out, control_number, close_date, profile):
+    """Export a closed workbook's claim lines as an 837P file or CSV.
+
+    The workbook must be closed, and its Claim sheet must still match its
+    timesheet (close it again after any change).
+
+    \b
+    Example:
+      ecm-xl export October.closed.xlsx --format x12 -o october.837 --control-number 7
+      ecm-xl export October.closed.xlsx --format csv -o october_claims.csv
+    """
+    with _errors(ctx):
+        s = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
+                                close_date=close_date)
+        click.echo(f"Exported {s.claims:,} claims, {s.lines:,} claim lines, {s.units:,} units, "
+                   f"${s.charge:,.2f} -> {s.path}")
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("out", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@profile_option
+@click.pass_context
+def template(ctx, out, profile):
+    """Write the blank workbook template (for a plan profile) to OUT.xlsx.
+
+    \b
+    Example:
+      ecm-xl template ECM_Timesheet.xlsx
+      ecm-xl template Other_Plan.xlsx --profile other-plan.toml
+    """
+    with _errors(ctx):
+        from .profile import load_profile
+        from .template import build_template
+        prof = load_profile(profile)
+        path = build_template(out, prof)
+        click.echo(f"Wrote {path} ({prof.id} {prof.version})")
+
+
+# `ecm-xl init` (install the workbook's Excel button, ecm_xl.excel) is added here by the integrator.
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
