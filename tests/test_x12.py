@@ -620,3 +620,19 @@ def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path):
     with pytest.raises(ExportError, match=r"^notes\.xlsx: ") as err:
         export_workbook(fake, "x12", tmp_path / "out.837")
     assert "\n" not in str(err.value)
+
+
+def test_two_months_for_one_member_are_two_claims_under_one_subscriber():
+    rows = [row("9/15/2026", "C1", "91000001A", minutes=30), row("10/15/2026", "C1", "91000001A", minutes=30),
+            row("10/16/2026", "N1", "91000003C", minutes=45)]
+    result = close(timesheet=rows, setup={**SETUP, "BillingMonth": ""})
+    assert len({l.claim_id for l in result.claim_lines}) == 3
+    text = x12_837p([result], PROFILE)
+    verdict = validate(text)
+    assert verdict.accepted, str(verdict)
+    segs = segments(text)
+    assert sum(1 for s in segs if s[:2] == ["NM1", "IL"]) == 2
+    tags = [s[0] if s[0] != "NM1" else "NM1" + s[1] for s in segs]
+    first = tags.index("NM1IL")
+    assert tags[first:tags.index("NM1IL", first + 1)].count("CLM") == 2
+    reconcile(text, [result])
