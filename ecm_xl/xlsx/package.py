@@ -38,10 +38,13 @@ ZIP_MAGIC = b"PK"
 class WorkbookError(Exception):
     """A bad file. str(e) is ONE line: '<file name>: <what is wrong, plainly>'."""
 
-    def __init__(self, path, what: str):
-        name = os.path.basename(os.fspath(path)) if path else "workbook"
-        line = " ".join(f"{name}: {what}".split())
-        super().__init__(line)
+    def __init__(self, path, what: str | None = None):
+        if what is None:            # WorkbookError("book.xlsx: ...") with the line already made
+            line = str(path)
+        else:
+            name = os.path.basename(os.fspath(path)) if path else "workbook"
+            line = f"{name}: {what}"
+        super().__init__(" ".join(line.split()))
 
 
 def _ole_kind(path) -> str:

@@ -415,6 +415,7 @@ def write_tables(src, dst, tables: dict) -> None:
     formula). Rows left over from a longer earlier write are cleared.
     """
     with Package(src) as pkg:
+        pkg.check_all_xml()
         st = read_structure(pkg)
         sheets, parts = {}, {}
         for name, (headers, rows) in tables.items():
@@ -515,6 +516,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
     the table's first data row. Returns the Excel row numbers written.
     """
     with Package(src) as pkg:
+        pkg.check_all_xml()
         st = read_structure(pkg)
         t = st.tables.get(table)
         if t is None:
