@@ -237,10 +237,10 @@ def test_51_lines_without_splitting_is_rejected_by_pyx12():
     segs = segments(text)
     i = next(i for i, s in enumerate(segs) if s[:2] == ["CLM", "E2610SPLITTEST0001-2"])
     merged = segs[:i] + segs[i + 2:]                     # drop the second CLM and its HI
-    merged = [["LX", "51"] if s == ["LX", "1"] and j > i else s for j, s in enumerate(merged)]
-    merged[[s[0] for s in merged].index("SE")][1] = str(len(merged) - 3)
-    merged_text = "~\n".join("*".join(s) for s in merged) + "~\n"
-    assert not validate(merged_text).accepted
+    merged = [["LX", "51"] if s == ["LX", "1"] and j >= i else s for j, s in enumerate(merged)]
+    verdict = validate(_reseal("~\n".join("*".join(s) for s in merged) + "~\n"))
+    assert not verdict.accepted
+    assert len(verdict.errors) == 1 and "Loop 2400 exceeded max count" in verdict.errors[0], str(verdict)
 
 
 # ---------------------------------------------------------------------------
@@ -279,39 +279,48 @@ def _good():
     return x12_837p([close()], PROFILE)
 
 
-def _mutate(text, find, replace):
-    assert find in text
-    return text.replace(find, replace, 1)
+def _reseal(text):
+    """Recount SE01, so a test's breakage is the only thing wrong with the file."""
+    segs = segments(text)
+    st_at = next(i for i, s in enumerate(segs) if s[0] == "ST")
+    se_at = next(i for i, s in enumerate(segs) if s[0] == "SE")
+    segs[se_at][1] = str(se_at - st_at + 1)
+    return "~\n".join("*".join(s) for s in segs) + "~\n"
 
 
-@pytest.mark.parametrize("breakage", [
-    "wrong SE count", "no billing provider NM1*85", "bad service date", "reversed DTP qualifier",
-    "no HI", "bad place of service", "IEA control number", "GS version", "missing SV1 pointer",
-])
+BREAKAGES = {  # what is broken: (text found in a good file, what replaces it, what pyx12 says)
+    "no billing provider NM1*85": ("NM1*85*2*VALLEY CARE PARTNERS*****XX*1234567893~\n", "", "2010AA"),
+    "bad service date": ("DTP*472*RD8*20261001-", "DTP*472*RD8*20261301-", "invalid date"),
+    "range under D8": ("DTP*472*RD8*20261001-20261008", "DTP*472*D8*20261001-20261008", "invalid date"),
+    "no HI": ("HI*ABK:Z5900~\n", "", "Mandatory segment \"Health Care Diagnosis Code\" (HI) missing"),
+    "unknown place of service": ("*11:B:1*", "*X9:B:1*", "not a valid code for Place of Service"),
+    "no SV1 pointer": ("SV1*HC:G9008:U1*320*UN*2***1~", "SV1*HC:G9008:U1*320*UN*2~", "(SV107) is missing"),
+    "IEA control number": ("IEA*1*000000001", "IEA*1*000000002", "does not match ISA"),
+    "GS08 without A1": ("*X*005010X222A1~", "*X*005010X222~", "Map not found"),
+    "bad birth date": ("DMG*D8*19700102*F", "DMG*D8*19701302*F", "invalid date"),
+    "unknown subscriber state": ("N4*BRAWLEY*CA*92227~\nDMG*D8*19700102", "N4*BRAWLEY*XX*92227~\nDMG*D8*19700102",
+                                 "not a valid code"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_broken_files_are_rejected(breakage):
+    find, replace, said = BREAKAGES[breakage]
     text = _good()
-    if breakage == "wrong SE count":
-        se = next(s for s in segments(text) if s[0] == "SE")
-        text = _mutate(text, f"SE*{se[1]}*", f"SE*{int(se[1]) + 1}*")
-    elif breakage == "no billing provider NM1*85":
-        text = _mutate(text, "NM1*85*2*VALLEY CARE PARTNERS*****XX*1234567893~\n", "")
-    elif breakage == "bad service date":
-        text = _mutate(text, "DTP*472*RD8*20261001-", "DTP*472*RD8*20261301-")
-    elif breakage == "reversed DTP qualifier":
-        text = _mutate(text, "DTP*472*RD8*20261001-20261008", "DTP*472*D8*20261001-20261008")
-    elif breakage == "no HI":
-        text = _mutate(text, "HI*ABK:Z5900~\n", "")
-    elif breakage == "bad place of service":
-        text = _mutate(text, "*11:B:1*", "*X9:B:1*")
-    elif breakage == "IEA control number":
-        text = _mutate(text, "IEA*1*000000001", "IEA*1*000000002")
-    elif breakage == "GS version":
-        text = _mutate(text, "*X*005010X222A1~", "*X*005010X222~")
-    elif breakage == "missing SV1 pointer":
-        text = _mutate(text, "SV1*HC:G9008:U1*320*UN*2***1~", "SV1*HC:G9008:U1*320*UN*2~")
+    assert find in text
+    text = _reseal(text.replace(find, replace, 1))
     verdict = validate(text)
     assert not verdict.accepted
-    assert verdict.errors or "R" in verdict.ack
+    assert any(said in e for e in verdict.errors), str(verdict)
+
+
+def test_wrong_se_count_is_rejected():
+    text = _good()
+    assert validate(_reseal(text)).accepted and _reseal(text) == text
+    se = next(s for s in segments(text) if s[0] == "SE")
+    verdict = validate(text.replace(f"SE*{se[1]}*", f"SE*{int(se[1]) + 1}*"))
+    assert not verdict.accepted
+    assert any("SE count" in e for e in verdict.errors), str(verdict)
 
 
 # ---------------------------------------------------------------------------
