@@ -16,7 +16,6 @@ from typing import NamedTuple
 from .. import contract as C
 from ..data import CloseResult
 from ..profile import Profile, load_profile
-from ..xlsx.package import atomic_write
 from .claims_csv import claims_csv
 from .x12 import (MAX_LINES, ExportError, check_ready, check_setup, default_created, split_claim,
                   summarize, x12_837p)
@@ -61,6 +60,8 @@ def export_results(results, fmt: str, out_path, *, profile: Profile | None = Non
     """
     results = [results] if isinstance(results, CloseResult) else list(results)
     text = export_text(results, fmt, profile=profile, sources=sources, **kw)
+    from ..xlsx.package import atomic_write  # here, so the pure writers import without the file layer
+
     out_path = os.fspath(out_path)
     try:
         # X12 is ASCII by construction; the CSV carries a BOM so Excel reads names as UTF-8.
