@@ -111,10 +111,10 @@ MONTH_LONG = "mmmm yyyy"
 # Timesheet: width and number format of each column.
 TIMESHEET_LOOK = {
     "Date": (11, C.DATE_FORMAT), "Staff ID": (9, TEXT), "Member ID": (12, TEXT),
-    "Service": (17, None), "Contact": (18, None), "Activity": (29, None),
+    "Service": (17, None), "Contact": (20, None), "Activity": (29, None),
     "Start": (10, TIME_FORMAT), "End": (10, TIME_FORMAT), "Minutes": (9, "0"),
-    "Place of Service": (9, TEXT), "HCPCS": (8, TEXT), "Modifier 1": (9, TEXT),
-    "Modifier 2": (9, TEXT), "Approved": (10, None), "Notes": (24, None),
+    "Place of Service": (9, TEXT), "HCPCS": (8, TEXT), "Modifier 1": (10, TEXT),
+    "Modifier 2": (10, TEXT), "Approved": (10, None), "Notes": (24, None),
     STAFF_NAME: (16, None), STAFF_TYPE: (13, None), MEMBER_NAME: (18, None),
     PLAN_CODE: (13, None), CODE_CHECK: (15, None),
 }
@@ -659,6 +659,9 @@ def _summary_block(ws, profile: Profile) -> None:
     chart.title = "Units by code"
     chart.y_axis.title = "Units"
     chart.legend = None
+    chart.x_axis.scaling.orientation = "maxMin"     # codes top to bottom, in table order
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
     chart.add_data(Reference(ws, min_col=c0 + 1, min_row=2, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=c0, min_row=3, max_row=last))
     chart.height, chart.width = 7.5, 13
@@ -707,7 +710,7 @@ def _lists_sheet(wb, ws, profile: Profile) -> None:
 
     code_rows = [(c.hcpcs, c.modifier_1, c.modifier_2, c.staff_type, c.service, c.contact_mode,
                   c.description, c.rate, None, None) for c in profile.codes]
-    table(C.CODES, CODES_ALL_HEADERS, code_rows, (8, 9, 9, 13, 16, 12, 44, 9, 13, 30),
+    table(C.CODES, CODES_ALL_HEADERS, code_rows, (8, 9, 9, 13, 16, 12, 58, 9, 13, 40),
           formulas=code_formulas(), formats={"Rate": C.MONEY_FORMAT, "HCPCS": TEXT, "Modifier 1": TEXT,
                                              "Modifier 2": TEXT})
     table(C.ACTIVITIES, C.ACTIVITY_HEADERS,
