@@ -25,7 +25,11 @@ def main(argv=None) -> int:
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = build_template(args.out, profile)
+    try:
+        path = build_template(args.out, profile)
+    except OSError as exc:
+        print(f"error: {args.out}: can't write the template ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     print(f"wrote {path} ({profile.id} {profile.version})")
     return 0
 

@@ -128,6 +128,10 @@ def test_script_writes_the_template(tmp_path, fresh_bytes):
                           "--out", str(tmp_path / "x.xlsx")], capture_output=True, text=True)
     assert bad.returncode == 2 and "no-such-plan" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.xlsx").exists()
+    (tmp_path / "a-file").write_text("")
+    stuck = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_template.py"),
+                            "--out", str(tmp_path / "a-file" / "t.xlsx")], capture_output=True, text=True)
+    assert stuck.returncode == 1 and "can't write the template" in stuck.stderr and "Traceback" not in stuck.stderr
 
 
 # -- SPEC §3: sheets and tables ------------------------------------------------------

@@ -150,6 +150,13 @@ def recalculated(tmp_path_factory):
     soffice_or_skip()
     d = tmp_path_factory.mktemp("lo")
     src = sample_workbook(d / "sample.xlsx", with_summary=True)
+    book = openpyxl.load_workbook(src)
+    probe = book.create_sheet("Probe")   # what each drop-down name resolves to
+    for r, name in enumerate(T.LIST_NAMES, start=1):
+        probe.cell(r, 1, name)
+        probe.cell(r, 2, f"=COUNTA({name})")
+        probe.cell(r, 3, f'=INDEX({name},1)&""')
+    book.save(src)
     out = recalculate(src, d / "sample.recalc.xlsx")
     wb = openpyxl.load_workbook(out, data_only=True)
     ws = wb[C.TIMESHEET]
@@ -220,6 +227,29 @@ def test_staff_and_member_lookups_match_the_engine(recalculated):
         assert _text(row[T.STAFF_NAME]) == (s.name if s else T.NOT_ON_STAFF), f"row {r}"
         assert _text(row[T.STAFF_TYPE]) == (s.staff_type if s else ""), f"row {r}"
         assert _text(row[T.MEMBER_NAME]) == (m.name if m else T.NOT_ON_MEMBERS), f"row {r}"
+
+
+def test_every_drop_down_name_resolves_in_libreoffice(recalculated):
+    wb, _ = recalculated
+    src = openpyxl.load_workbook(TEMPLATE)
+    ws = wb["Probe"]
+    for r, (name, target) in enumerate(T.LIST_NAMES.items(), start=1):
+        table, column = target[:-1].split("[")
+        values = _column_values(wb, table, column)
+        assert ws.cell(r, 2).value == sum(1 for v in values if v not in (None, "")), name
+        assert _text(ws.cell(r, 3).value) == _text(values[0]), name
+        assert table in [t for sheet in src.worksheets for t in sheet.tables], name
+
+
+def _column_values(wb, table_name, column):
+    for ws in wb.worksheets:
+        if table_name in ws.tables:
+            t = ws.tables[table_name]
+            c0, r0, _, r1 = openpyxl.utils.range_boundaries(t.ref)
+            headers = [ws.cell(r0, c).value for c in range(c0, c0 + len(t.tableColumns))]
+            c = c0 + headers.index(column)
+            return [ws.cell(r, c).value for r in range(r0 + 1, r1 + 1)]
+    raise AssertionError(f"no table {table_name}")
 
 
 def test_blank_timesheet_row_shows_blank_helpers(tmp_path):
