@@ -87,7 +87,7 @@ SETTINGS = (
     Setting("ProviderAddress", "Provider street address", "text", "Street address of the billing provider (not a PO box).", True),
     Setting("ProviderCity", "Provider city", "text", "City of the billing provider.", True),
     Setting("ProviderState", "Provider state", "text", "Two-letter state, e.g. CA.", True),
-    Setting("ProviderZip", "Provider ZIP", "text", "ZIP code, 9 digits preferred (ZIP+4).", True),
+    Setting("ProviderZip", "Provider ZIP", "text", "ZIP+4, 9 digits: the 837P requires all nine for the billing provider.", True),
     Setting("ContactName", "Billing contact name", "text", "Who the plan calls about these claims.", True),
     Setting("ContactPhone", "Billing contact phone", "text", "10-digit phone number.", True),
     Setting("SubmitterID", "Submitter ID", "text", "Your submitter ID with the clearinghouse or plan.", True),
