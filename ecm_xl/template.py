@@ -330,7 +330,9 @@ def _instructions_sheet(ws, profile: Profile) -> None:
     heading("Once a month: close the month")
     steps = [
         f"On {C.SETUP}, set Billing month to the first day of the month you are closing (e.g. 10/1/2026).",
-        "Press Monthly Close (Excel with the ecm-xl add-in), or have the file closed with ecm-xl close.",
+        "Press Monthly Close: \"Run main\" on the xlwings add-in's ribbon, or monthly_close in the xlwings Lite "
+        "task pane. Without Excel, run: ecm-xl close ECM_Timesheet.xlsx (the results go into a copy, "
+        "ECM_Timesheet.closed.xlsx).",
         f"{C.SUMMARY}: units per member and code. {C.CLAIM}: one line per member and code, ready to bill. "
         f"{C.EXCEPTIONS}: every row that was not billed (Error) or should be looked at (Warning), with the rule "
         "below that explains why.",

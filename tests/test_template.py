@@ -351,7 +351,7 @@ def test_instructions_cover_every_rule_and_the_profile(wb, profile):
             assert part in text
     for part in (profile.name, profile.version, profile.source, profile.rate_note):
         assert part in text
-    for word in (C.SETUP, C.STAFF, C.MEMBERS, C.TIMESHEET, C.EXCEPTIONS, "Monthly Close"):
+    for word in (C.SETUP, C.STAFF, C.MEMBERS, C.TIMESHEET, C.EXCEPTIONS, "Monthly Close", "ecm-xl close"):
         assert word in text
 
 
