@@ -297,6 +297,7 @@ def _add_raw_features(src, dst, *, extras, xlsm):
         parts["xl/_rels/workbook.xml.rels"] = rels.encode()
         parts["xl/vbaProject.bin"] = VBA_BYTES
     names = [i.filename for i in infos] + [n for n in parts if n not in {i.filename for i in infos}]
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+    # level 9, unlike the writer's 6: a writer that recompressed untouched parts would show
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
         for n in names:
             out.writestr(n, parts[n])

@@ -250,7 +250,8 @@ def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
     """Write pkg to dst atomically, with the parts in `replace` ({name: bytes}) replaced.
 
     Every other member is copied as its raw compressed bytes. Member order is kept.
-    A name in `replace` that the source lacks is appended at the end.
+    A name in `replace` that the source lacks is appended at the end. The
+    package is closed once the new file is complete, before it replaces dst.
     """
     dst = os.fspath(dst)
     zf = pkg.zip
@@ -278,7 +279,9 @@ def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
         if records is None or any(i.header_offset != cd_rec_offset(r) for i, r in zip(infos, records or [])):
             records = None
         if records is None:
-            _write_with_zipfile(pkg, dst, replace, level)
+            tmp = _write_with_zipfile(pkg, dst, replace, level)
+            pkg.close()
+            commit(tmp, dst)
             return
         order = sorted(range(len(infos)), key=lambda j: infos[j].header_offset)
         seg_end = {}
@@ -319,7 +322,11 @@ def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
             n = len(central)
             out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, len(cd), offset, len(comment)) + comment)
 
-        atomic_write(dst, produce)
+        tmp = write_temp(dst, produce)
+    # The source is closed before the rename, so that writing in place works where an
+    # open file cannot be replaced (Windows).
+    pkg.close()
+    commit(tmp, dst)
 
 
 def cd_rec_offset(rec: bytes) -> int:
@@ -368,11 +375,16 @@ def _write_with_zipfile(pkg: Package, dst: str, replace: dict, level: int):
             for name, data in replace.items():
                 if name not in done:
                     z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
-    atomic_write(dst, produce)
+    return write_temp(dst, produce)
 
 
 def atomic_write(dst: str, produce):
     """Call produce(fileobj) on a temporary file beside dst, then rename it over dst."""
+    commit(write_temp(dst, produce), dst)
+
+
+def write_temp(dst: str, produce) -> str:
+    """A finished, synced temporary file beside dst written by produce(fileobj)."""
     folder = os.path.dirname(os.path.abspath(dst))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dst) + ".", suffix=".tmp", dir=folder)
     try:
@@ -380,6 +392,15 @@ def atomic_write(dst: str, produce):
             produce(out)
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        _discard(tmp)
+        raise
+    return tmp
+
+
+def commit(tmp: str, dst: str):
+    """Rename tmp over dst (keeping dst's permissions), or remove tmp if that fails."""
+    try:
         try:
             mode = os.stat(dst).st_mode & 0o777
         except OSError:
@@ -387,11 +408,15 @@ def atomic_write(dst: str, produce):
         os.chmod(tmp, mode)
         os.replace(tmp, dst)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str):
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def _umask() -> int:

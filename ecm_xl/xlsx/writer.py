@@ -387,6 +387,16 @@ def _check_room(pkg, st, t: TableInfo, sheet: SheetXml, old_bottom: int, new_bot
                                                   f"but cell {col_letters(col)}{r.num} below it is in use")
 
 
+def _writable_table(src, st, name: str, purpose: str) -> TableInfo:
+    t = st.tables.get(name)
+    if t is None:
+        raise WorkbookError(src, f"has no table named {name} {purpose}")
+    if t.totals_rows:
+        raise WorkbookError(src, f"the {name} table has a totals row; turn it off "
+                                 "(Table Design > Total Row) so rows can be written")
+    return t
+
+
 def _owned_sheet(pkg, sheets: dict, part: str) -> SheetXml:
     if part not in sheets:
         sheets[part] = SheetXml(pkg, part)
@@ -419,12 +429,7 @@ def write_tables(src, dst, tables: dict) -> None:
         st = read_structure(pkg)
         sheets, parts = {}, {}
         for name, (headers, rows) in tables.items():
-            t = st.tables.get(name)
-            if t is None:
-                raise WorkbookError(src, f"has no table named {name} to write the results to")
-            if t.totals_rows:
-                raise WorkbookError(src, f"the {name} table has a totals row; turn it off "
-                                         "(Table Design > Total Row) so rows can be written")
+            t = _writable_table(src, st, name, "to write the results to")
             cmap = _column_map(t, headers)
             if all(i is None for i in cmap):
                 raise WorkbookError(src, f"the {name} table has none of the columns "
@@ -518,12 +523,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
     with Package(src) as pkg:
         pkg.check_all_xml()
         st = read_structure(pkg)
-        t = st.tables.get(table)
-        if t is None:
-            raise WorkbookError(src, f"has no table named {table}")
-        if t.totals_rows:
-            raise WorkbookError(src, f"the {table} table has a totals row; turn it off "
-                                     "(Table Design > Total Row) so rows can be added")
+        t = _writable_table(src, st, table, "to add rows to")
         unknown = sorted({k for r in rows for k in r} - set(t.headers))
         if unknown:
             raise WorkbookError(src, f"the {table} table has no {unknown[0]!r} column")
