@@ -476,17 +476,19 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
     member_rows = table_rows(members, C.MEMBER_HEADERS, required=("Member ID", "Eligible From"),
                              prefer=C.MEMBERS)[0] if members is not None else []
     data = template_source(profile)
-    atomic_write(os.fspath(out), lambda f: f.write(data))
+    # Built beside the target under a temporary name, renamed into place when whole.
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.new{out.suffix}")
     try:
+        atomic_write(os.fspath(tmp), lambda f: f.write(data))
         if values:
-            write_named_cells(out, out, values)
+            write_named_cells(tmp, tmp, values)
         if staff_rows:
-            append_table_rows(out, out, C.STAFF, staff_rows)
+            append_table_rows(tmp, tmp, C.STAFF, staff_rows)
         if member_rows:
-            append_table_rows(out, out, C.MEMBERS, member_rows)
-    except BaseException:
-        out.unlink(missing_ok=True)   # no half-made workbook
-        raise
+            append_table_rows(tmp, tmp, C.MEMBERS, member_rows)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return NewReport(str(out), len(staff_rows), len(member_rows), tuple(values))
 
 

@@ -164,3 +164,17 @@ def test_close_of_a_bad_file_writes_nothing(tmp_path):
     with pytest.raises(WorkbookError, match=r"^bad\.xlsx: "):
         api.close_workbook(bad)
     assert [p.name for p in tmp_path.iterdir()] == ["bad.xlsx"]
+
+
+def test_new_workbook_is_all_or_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "W.xlsx"
+    api.new_workbook(out, settings=SETTINGS)
+    before = sha256(out)
+
+    def broken(*a, **kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(api, "append_table_rows", broken)
+    with pytest.raises(OSError):
+        api.new_workbook(out, staff=STAFF, overwrite=True)
+    assert sha256(out) == before                                  # the old workbook is still whole
+    assert [p.name for p in tmp_path.iterdir()] == ["W.xlsx"]     # and no temporary file is left
