@@ -1,0 +1,206 @@
+"""`ecm-xl init`: a ready workbook for the desktop xlwings add-in, and its .py file.
+
+    init_project("C:/Clinic")  ->  [C:/Clinic/ECM_Timesheet.xlsx, C:/Clinic/ECM_Timesheet.py]
+
+The workbook is the template plus one sheet, `xlwings.conf`, whose first row
+names the worksheet functions' module (UDF MODULES = ecm_xl.excel). The sheet
+is added at the xlsx package level: every part of the template (tables,
+drop-downs, formulas, the chart, styles) is copied byte for byte, only
+workbook.xml, its relationships and [Content_Types].xml change. The .py file
+carries the name of the workbook, which is what the add-in's "Run main"
+button imports before calling main().
+
+Nothing is overwritten: an existing file is an InitError (one line).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+WORKBOOK_STEM = "ECM_Timesheet"
+CONF_SHEET = "xlwings.conf"
+UDF_MODULE = "ecm_xl.excel"
+CONF = (("UDF MODULES", UDF_MODULE),)
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WORKSHEET_REL = REL_NS + "/worksheet"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+XLSM_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+PY_FILE = '''"""Run main (xlwings add-in ribbon) closes the month of {workbook}.
+
+The add-in imports this file because it has the workbook's name, and calls
+main(). Keep it beside the workbook, with the same name.
+"""
+from ecm_xl.addin import fill, main  # noqa: F401
+
+if __name__ == "__main__":
+    # With the workbook open in Excel: python {stem}.py runs the close from a terminal.
+    import xlwings as xw
+
+    xw.Book("{workbook}").set_mock_caller()
+    main()
+'''
+
+
+class InitError(Exception):
+    """`ecm-xl init` can't write its files; str(e) is one line."""
+
+
+def init_project(folder, *, template=None, stem: str = WORKBOOK_STEM, macro_enabled: bool = False) -> list:
+    """Write `<stem>.xlsx` (or .xlsm) and `<stem>.py` into `folder`; return both paths.
+
+    `template`: the xlsx to start from (default: the template built from the
+    shipped plan profile). `macro_enabled` writes an .xlsm, which Windows
+    Excel needs before the add-in's "Import Functions" can add =ECM_CODE and
+    =ECM_UNITS; "Run main" works with either.
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", stem):
+        raise InitError(f"{stem!r} can't name the workbook: the add-in imports it as a Python module, "
+                        "so use letters, digits and underscores only")
+    folder = Path(folder)
+    book = folder / f"{stem}.{'xlsm' if macro_enabled else 'xlsx'}"
+    script = folder / f"{stem}.py"
+    for p in (book, script):
+        if p.exists():
+            raise InitError(f"{p}: already exists; nothing was written (move it away or pick another folder)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InitError(f"{folder}: can't create the folder ({e.strerror})") from None
+    src = _template_file(folder, template)
+    try:
+        add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
+    finally:
+        if template is None:
+            os.unlink(src)
+    _write_text(script, PY_FILE.format(workbook=book.name, stem=stem))
+    return [book, script]
+
+
+def _template_file(folder: Path, template) -> Path:
+    if template is not None:
+        if not Path(template).is_file():
+            raise InitError(f"{template}: no such template file")
+        return Path(template)
+    from .template import template_bytes   # openpyxl: only when building it
+    tmp = folder / f".ecm-init-template-{os.getpid()}.xlsx"
+    tmp.write_bytes(template_bytes())
+    return tmp
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+
+
+# -- adding a sheet at the package level -------------------------------------------
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def conf_sheet_xml(pairs) -> bytes:
+    """A worksheet with keys in column A and values in column B from row 1, as xlwings reads them."""
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>{_esc(k)}</t></is></c>'
+        f'<c r="B{i}" t="inlineStr"><is><t>{_esc(v)}</t></is></c></row>'
+        for i, (k, v) in enumerate(pairs, start=1))
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{MAIN_NS}"><dimension ref="A1:B{len(pairs)}"/>'
+            f'<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+            f'<sheetFormatPr defaultRowHeight="15"/>'
+            f'<cols><col min="1" max="1" width="20" customWidth="1"/>'
+            f'<col min="2" max="2" width="40" customWidth="1"/></cols>'
+            f'<sheetData>{rows}</sheetData>'
+            f'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            f'</worksheet>').encode("utf-8")
+
+
+def add_conf_sheet(src, dst, pairs, *, macro_enabled: bool = False) -> None:
+    """Copy workbook src to dst (atomically) with an `xlwings.conf` sheet added at the end."""
+    from .xlsx.package import Package, WorkbookError, rels_path, write_package
+    from .xlsx.reader import read_structure
+
+    try:
+        with Package(src) as pkg:
+            pkg.check_all_xml()
+            st = read_structure(pkg)
+            if any(s.name.casefold() == CONF_SHEET for s in st.sheets):
+                raise InitError(f"{Path(src).name}: already has an {CONF_SHEET} sheet")
+            wb_part = st.workbook_part
+            wb_rels = rels_path(wb_part)
+            taken = set(pkg.names())
+            n = 1
+            while f"xl/worksheets/sheet{n}.xml" in taken:
+                n += 1
+            part = f"xl/worksheets/sheet{n}.xml"
+            rels = pkg.read(wb_rels).decode("utf-8")
+            ids = set(re.findall(r'\bId="([^"]+)"', rels))
+            k = len(ids) + 1
+            while f"rId{k}" in ids:
+                k += 1
+            rid = f"rId{k}"
+            workbook = pkg.read(wb_part).decode("utf-8")
+            types = pkg.read("[Content_Types].xml").decode("utf-8")
+            replace = {
+                part: conf_sheet_xml(pairs),
+                wb_part: _add_sheet_entry(workbook, rid).encode("utf-8"),
+                wb_rels: _insert_before_close(rels, "Relationships",
+                                              f'<Relationship Id="{rid}" Type="{WORKSHEET_REL}" '
+                                              f'Target="/{part}"/>').encode("utf-8"),
+                "[Content_Types].xml": _content_types(types, part, wb_part, macro_enabled).encode("utf-8"),
+            }
+            write_package(pkg, os.fspath(dst), replace)
+    except WorkbookError as e:
+        raise InitError(str(e)) from None
+
+
+def _insert_before_close(xml: str, tag: str, fragment: str) -> str:
+    m = list(re.finditer(rf"</(?:[\w.-]+:)?{tag}\s*>", xml))
+    if not m:
+        raise InitError(f"the template's {tag} part has no closing tag")
+    pos = m[-1].start()
+    return xml[:pos] + fragment + xml[pos:]
+
+
+def _add_sheet_entry(workbook: str, rid: str) -> str:
+    """workbook.xml with <sheet name="xlwings.conf"> appended to <sheets>."""
+    m = re.search(r"<([\w.-]+:)?sheets\b", workbook)
+    if not m:
+        raise InitError("the template's workbook part lists no sheets")
+    prefix = m.group(1) or ""
+    ids = [int(x) for x in re.findall(r"<(?:[\w.-]+:)?sheet\b[^>]*\bsheetId=\"(\d+)\"", workbook)]
+    rel_prefix = _prefix_for(workbook, REL_NS)
+    if rel_prefix is None:   # declare the relationships namespace on the entry itself
+        rel_attr = f'xmlns:rr="{REL_NS}" rr:id="{rid}"'
+    else:
+        rel_attr = f'{rel_prefix}:id="{rid}"'
+    entry = f'<{prefix}sheet name="{CONF_SHEET}" sheetId="{max(ids, default=0) + 1}" {rel_attr}/>'
+    return _insert_before_close(workbook, "sheets", entry)
+
+
+def _prefix_for(xml: str, ns: str):
+    m = re.search(rf'xmlns:([\w.-]+)="{re.escape(ns)}"', xml)
+    return m.group(1) if m else None
+
+
+def _content_types(types: str, part: str, wb_part: str, macro_enabled: bool) -> str:
+    types = _insert_before_close(types, "Types",
+                                 f'<Override PartName="/{part}" ContentType="{WORKSHEET_TYPE}"/>')
+    if macro_enabled:
+        pat = re.compile(rf'(<(?:[\w.-]+:)?Override\b[^>]*PartName="/{re.escape(wb_part)}"[^>]*>)')
+        m = pat.search(types)
+        if not m or XLSX_MAIN not in m.group(1):
+            raise InitError("the template's workbook part has an unexpected content type")
+        types = types[:m.start()] + m.group(1).replace(XLSX_MAIN, XLSM_MAIN) + types[m.end():]
+    return types
