@@ -423,6 +423,14 @@ def template_source(profile=None) -> bytes:
 
 
 def _shipped_templates():
+    from . import template as T
+    for attr in ("template_path", "shipped_template"):   # where the template module says it ships
+        fn = getattr(T, attr, None)
+        if callable(fn):
+            try:
+                yield Path(fn())
+            except (OSError, ValueError, TypeError):
+                pass
     try:
         yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
     except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover
