@@ -671,6 +671,9 @@ def _close_one(job):
         report = close_workbook(path, dst, month=month, profile=profile, close_date=close_date)
     except WorkbookError as exc:
         return BatchItem(name, BAD_FILE, 0, 0, 0.0, 0, 0, str(exc), ""), [], None
+    except OSError as exc:      # the disk, not the workbook: full, read-only, gone
+        what = exc.strerror or type(exc).__name__
+        return BatchItem(name, FAILED, 0, 0, 0.0, 0, 0, f"{name}: can't be closed ({what})", ""), [], None
     except Exception as exc:   # a bug or an unreadable corner: this file fails, the batch goes on
         word = type(exc).__name__
         return BatchItem(name, FAILED, 0, 0, 0.0, 0, 0, f"{name}: unexpected {word} while closing; "

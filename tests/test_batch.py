@@ -143,3 +143,18 @@ def test_an_unexpected_error_fails_one_file_only(good, tmp_path, monkeypatch):
     assert "KeyError" in status["clinic2.xlsx"][1] and "boom" not in status["clinic2.xlsx"][1]
 
 
+
+
+def test_a_full_disk_fails_that_file_with_the_reason(good, tmp_path, monkeypatch):
+    inbox = make_inbox(tmp_path / "inbox", good, n_good=2, bad=False)
+    real = api.close_workbook
+
+    def full(path, *a, **kw):
+        if Path(path).name == "clinic1.xlsx":
+            raise OSError(28, "No space left on device")
+        return real(path, *a, **kw)
+    monkeypatch.setattr(api, "close_workbook", full)
+    report = api.batch_close(inbox, tmp_path / "out", workers=1)
+    assert [(i.status, i.message) for i in report.items] == [
+        ("failed", "clinic1.xlsx: can't be closed (No space left on device)"), ("ok", "")]
+    assert not report.ok
