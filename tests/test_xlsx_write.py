@@ -314,3 +314,30 @@ def test_append_after_a_full_table(tmp_path):
     out = tmp_path / "o.xlsx"
     assert append_table_rows(src, out, C.TIMESHEET, NEW[:2]) == [9, 10]
     assert table_ref(out, C.TIMESHEET)[0] == "B3:Q10"
+
+
+def test_a_sheet_written_with_a_namespace_prefix(book, tmp_path):
+    """Some non-Excel writers prefix the main namespace (<x:row>); rows written must still read."""
+    parts = members(book)
+    with Package(book) as pkg:
+        part = read_structure(pkg).tables[C.CLAIM].sheet_part
+    xml = parts[part].decode()
+    xml = xml.replace('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                      'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
+    xml = re.sub(r"<(/?)([A-Za-z]\w*)(?=[\s/>])", r"<\1x:\2", xml)
+    parts[part] = xml.encode()
+    src = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    out = tmp_path / "out.xlsx"
+    write_tables(src, out, {C.CLAIM: (C.CLAIM_HEADERS, claim_rows(3))})
+    want = [[None if v == "" else v for v in r] for r in claim_rows(3)]
+    got = read_workbook(out).tables[C.CLAIM].rows
+    assert [[r[h] for h in C.CLAIM_HEADERS] for r in got] == want
+    ws = openpyxl.load_workbook(out)["Claim"]
+    assert [plain(c.value) for c in ws[4]][:3] == want[2][:3]
+    # and a second close over the first keeps it readable and identical
+    again = tmp_path / "again.xlsx"
+    write_tables(out, again, {C.CLAIM: (C.CLAIM_HEADERS, claim_rows(3))})
+    assert sha(again) == sha(out)

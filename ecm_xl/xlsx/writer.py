@@ -199,12 +199,22 @@ class SheetXml:
             self.tail = text[end.end():]
             body = text[m.end():end.start()]
         self.prefix = re.match(r"<([\w.-]+:)?", m.group(0)).group(1) or ""
+        # Cells are written unprefixed; under a prefixed main namespace (some non-Excel
+        # writers) the rows written declare it as their default namespace.
+        self.row_ns = ""
+        if self.prefix:
+            ns = re.search(r"""xmlns:%s\s*=\s*["']([^"']+)""" % re.escape(self.prefix[:-1]), text)
+            if ns:
+                self.row_ns = f' xmlns="{ns.group(1)}"'
         self.rows = []
         num = 0
         for rm in _ROW.finditer(body):
             r = _R_ATTR.search(rm.group(1))
             num = int(r.group(2)) if r and r.group(2).isdigit() else num + 1
             self.rows.append(Row(num, rm.group(1), rm.group(2), rm.group(0)))
+
+    def make_row(self, num: int, attrs: str | None, cells: list, span=None):
+        return make_row(num, attrs, cells, span, self.prefix, self.row_ns)
 
     def row_map(self) -> dict:
         return {r.num: r for r in self.rows}
@@ -287,12 +297,14 @@ class SheetXml:
         return (cmin, rmin, cmax, rmax)
 
 
-def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = ""):
+def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = "", ns: str = ""):
     """A Row of the given cells (XML strings), keeping the row's own attributes."""
     if attrs is None:
         attrs = f' r="{num}"'
     else:
         attrs = _SPANS.sub("", attrs)
+    if ns and "xmlns=" not in attrs:
+        attrs += ns
     body = "".join(cells)
     p = prefix
     if not body:
@@ -470,9 +482,9 @@ def write_tables(src, dst, tables: dict) -> None:
                     left = [raw for col, _a, _i, raw in cells if col < c1]
                     right = [raw for col, _a, _i, raw in cells if col > c2]
                     if left or right:
-                        return make_row(num, row.attrs, left + new + right, prefix=sheet.prefix)
-                return make_row(num, row.attrs if row is not None else None, new,
-                                lo_span if new else None, sheet.prefix)
+                        return sheet.make_row(num, row.attrs, left + new + right)
+                return sheet.make_row(num, row.attrs if row is not None else None, new,
+                                      lo_span if new else None)
 
             sheet.replace_rows(top, max(old_bottom, new_bottom), build)
             parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
@@ -577,7 +589,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
                 if col < c1 or col > c2:
                     out[col] = existing[col][2]
             cells = [out[c] for c in sorted(out) if out[c]]
-            return make_row(num, row.attrs if row is not None else None, cells, prefix=sheet.prefix)
+            return sheet.make_row(num, row.attrs if row is not None else None, cells)
 
         sheet.replace_rows(start, written[-1], build)
         parts = {}
