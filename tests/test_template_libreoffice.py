@@ -279,6 +279,23 @@ def test_units_by_code_block_sums_the_summary_table(recalculated):
     assert ws.cell(r, c0 + 1).value == sum(want.values())
 
 
+def test_units_by_code_fill_in_after_a_headless_close(tmp_path):
+    """The whole path: the template, filled in, closed headless by ecm-xl, then recalculated by a spreadsheet."""
+    soffice_or_skip()
+    from ecm_xl import api
+    src = sample_workbook(tmp_path / "October.xlsx")
+    report = api.close_workbook(src, tmp_path / "October.closed.xlsx", close_date=CLOSE_DATE)
+    out = recalculate(report.out, tmp_path / "October.recalc.xlsx")
+    ws = openpyxl.load_workbook(out, data_only=True)[C.SUMMARY]
+    c0 = T.SUMMARY_BLOCK_COLUMN
+    block = {ws.cell(r, c0).value: ws.cell(r, c0 + 1).value for r in range(3, 4 + len(load_profile().codes))}
+    units = Counter()
+    for s in report.result.summary:
+        units[" ".join(p for p in (s.hcpcs, s.modifier_1, s.modifier_2) if p)] += s.units
+    assert block.pop("Total") == report.result.totals.units == sum(units.values()) > 0
+    assert {k: v for k, v in block.items() if v} == dict(units)
+
+
 def test_renders_every_sheet_to_pdf_and_the_timesheet_to_png(tmp_path):
     soffice_or_skip(need_pdftoppm=True)
     src = sample_workbook(tmp_path / "sample.xlsx", with_summary=True)
