@@ -53,8 +53,8 @@ class InitError(Exception):
 def init_project(folder, *, template=None, stem: str = WORKBOOK_STEM, macro_enabled: bool = False) -> list:
     """Write `<stem>.xlsx` (or .xlsm) and `<stem>.py` into `folder`; return both paths.
 
-    `template`: the xlsx to start from (default: the template built from the
-    shipped plan profile). `macro_enabled` writes an .xlsm, which Windows
+    `template`: the xlsx to start from (default: the shipped template, the
+    one `ecm-xl new` starts from). `macro_enabled` writes an .xlsm, which Windows
     Excel needs before the add-in's "Import Functions" can add =ECM_CODE and
     =ECM_UNITS; "Run main" works with either.
     """
@@ -86,9 +86,9 @@ def _template_file(folder: Path, template) -> Path:
         if not Path(template).is_file():
             raise InitError(f"{template}: no such template file")
         return Path(template)
-    from .template import template_bytes   # openpyxl: only when building it
+    from .api import template_source   # the template `ecm-xl new` starts from too
     tmp = folder / f".ecm-init-template-{os.getpid()}.xlsx"
-    tmp.write_bytes(template_bytes())
+    tmp.write_bytes(template_source())
     return tmp
 
 

@@ -6,13 +6,16 @@ carries the returned actions out on the file with openpyxl, and reads back
 what landed in the cells.
 """
 import datetime as dt
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from openpyxl import load_workbook
 
 from ecm_xl import contract as C
-from ecm_xl import demo, excel
+from ecm_xl import api, demo, excel
 from ecm_xl.tables import output_tables
 from xl_apply import SUPPORTED, apply_actions
 from xl_books import contract_workbook, fill_template, table_rows
@@ -39,13 +42,14 @@ def assert_same_outputs(excel_file, headless_file):
 
 
 @pytest.fixture(scope="module")
-def demo_closed(template, tmp_path_factory):
-    """The demo month typed into the real template, closed in Excel and headless."""
+def demo_closed(tmp_path_factory):
+    """The demo month as `ecm-xl demo` makes it (template, rosters, entries filled like a
+    clinic does, then the headless close), and the same workbook closed in Excel."""
     tmp = tmp_path_factory.mktemp("demo")
-    src = month_book(tmp / "demo.xlsx", demo.make_month(), template=template)
-    result, acts, alerts = excel_close(src, tmp / "excel.xlsx", close_date=CLOSE)
-    want = headless_close(src, tmp / "headless.xlsx", close_date=CLOSE)
-    return result, want, acts, alerts, load_workbook(tmp / "excel.xlsx"), tmp
+    report = api.demo(tmp / "demo")
+    result, acts, alerts = excel_close(report.workbook, tmp / "excel.xlsx", close_date=CLOSE)
+    shutil.copyfile(report.close.out, tmp / "headless.xlsx")
+    return result, report.close.result, acts, alerts, load_workbook(tmp / "excel.xlsx"), tmp
 
 
 def test_demo_month_in_excel_equals_headless_close(demo_closed):
@@ -70,6 +74,25 @@ def test_dates_land_as_dates_and_ids_as_text(demo_closed):
     ws = wb[C.CLAIM]
     assert ws.cell(2, headers.index("Charge") + 1).number_format == C.MONEY_FORMAT
     assert ws.cell(2, headers.index("Source Rows") + 1).number_format == "@"
+
+
+def test_demo_month_with_formula_values_as_excel_sends_them(demo_closed, tmp_path):
+    """The payload of the demo workbook after a spreadsheet application calculated it
+    (helper columns hold values, as they do in Excel) gives the same close."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from libreoffice import recalculate, soffice_or_skip
+
+    soffice_or_skip()
+    result, want, _, _, _, tmp = demo_closed
+    src = next(Path(tmp, "demo").glob("ECM_Timesheet_*[0-9].xlsx"))
+    calculated = recalculate(src, tmp_path / "calculated.xlsx")
+    payload = payload_from_xlsx(calculated)
+    ts = next(s for s in payload["sheets"] if s["name"] == C.TIMESHEET)
+    plan_code = ts["values"][0].index("Plan Code")
+    assert any(str(r[plan_code]).startswith("G90") for r in ts["values"][1:])   # helper values are there
+    again, _, _ = excel_close(src, tmp_path / "excel.xlsx", close_date=CLOSE, payload=payload)
+    assert again.totals == want.totals
+    assert_same_outputs(tmp_path / "excel.xlsx", tmp / "headless.xlsx")
 
 
 @settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
