@@ -156,6 +156,15 @@ def build_template(path: str | Path, profile: Profile | None = None) -> Path:
     return path
 
 
+TEMPLATE_FILE = "ECM_Timesheet.xlsx"
+
+
+def template_path() -> Path:
+    """Where the committed template is in a source checkout (an installed package may not have it:
+    build it with `template_bytes()`, which gives the same bytes for the shipped profile)."""
+    return Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_FILE
+
+
 def template_bytes(profile: Profile | None = None) -> bytes:
     """The template as xlsx bytes, the same bytes for the same profile."""
     profile = profile or load_profile()

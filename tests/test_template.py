@@ -111,6 +111,10 @@ def test_committed_template_equals_a_fresh_build(tmp_path, fresh_bytes):
         "templates/ECM_Timesheet.xlsx is stale: run python scripts/build_template.py"
 
 
+def test_template_path_names_the_committed_file():
+    assert T.template_path() == TEMPLATE and TEMPLATE.is_file()
+
+
 def test_build_is_deterministic_and_atomic(tmp_path, fresh_bytes):
     target = tmp_path / "a.xlsx"
     target.write_bytes(b"an older template")
