@@ -202,3 +202,25 @@ def test_template_close_opens_in_libreoffice_and_the_sums_follow(tmp_path):
     cells = {ws.cell(r, 12).value: ws.cell(r, 13).value for r in range(2, 20) if ws.cell(r, 12).value}
     assert cells["G9008 U1"] == sum(1 + i for i in range(5))
     assert [ws.cell(r, 2).value for r in range(2, 7)] == [f"M{i}" for i in range(5)]
+
+
+@needs_template
+def test_template_fill_computes_in_libreoffice(tmp_path):
+    """Rows appended to the template's Timesheet look staff and members up once recalculated."""
+    from libreoffice import recalculate, soffice_or_skip
+    soffice_or_skip()
+    book = tmp_path / "filled.xlsx"
+    append_table_rows(TEMPLATE, book, C.STAFF, [
+        {"Staff ID": "S1", "Staff Name": "Ana Diaz", "Staff Type": "Clinical"},
+        {"Staff ID": "S2", "Staff Name": "Bo Lee", "Staff Type": "Non-clinical"}])
+    append_table_rows(book, book, C.MEMBERS, [{"Member ID": "M1", "Last Name": "Doe", "First Name": "Jane"}])
+    entries = [{"Date": dt.date(2026, 10, 1 + i % 28), "Staff ID": f"S{1 + i % 2}", "Member ID": "M1",
+                "Service": "ECM service", "Contact": "In person", "Minutes": 30} for i in range(60)]
+    written = append_table_rows(book, book, C.TIMESHEET, entries)
+    recalced = recalculate(book, tmp_path / "recalc.xlsx")
+    ws = openpyxl.load_workbook(recalced, data_only=True)["Timesheet"]
+    heads = [c.value for c in ws[1]]
+    name_col, member_col = heads.index("Staff Name") + 1, heads.index("Member Name") + 1
+    got = [ws.cell(r, name_col).value for r in written]
+    assert got == ["Ana Diaz" if i % 2 == 0 else "Bo Lee" for i in range(60)]
+    assert {ws.cell(r, member_col).value for r in written} == {"Doe, Jane"}

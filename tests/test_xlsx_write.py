@@ -341,3 +341,37 @@ def test_a_sheet_written_with_a_namespace_prefix(book, tmp_path):
     again = tmp_path / "again.xlsx"
     write_tables(out, again, {C.CLAIM: (C.CLAIM_HEADERS, claim_rows(3))})
     assert sha(again) == sha(out)
+
+
+def test_append_shares_one_formula_per_calculated_column(book, tmp_path):
+    out = str(tmp_path / "out.xlsx")
+    many = [dict(NEW[0], Minutes=m) for m in range(1, 41)]
+    written = append_table_rows(book, out, C.TIMESHEET, many)
+    _ref, _af, _dim, sheet = table_ref(out, C.TIMESHEET)
+    # rows 9-11 already held the formula; 12..48 share one, written once
+    assert written[0] == 9 and written[-1] == 48
+    masters = re.findall(r'<c r="Q(\d+)"[^>]*><f t="shared" ref="([A-Z0-9:]+)" si="(\d+)">([^<]+)</f>', sheet)
+    assert masters == [("12", "Q12:Q48", "0", "Timesheet[[#This Row],[Minutes]]/60")]
+    assert len(re.findall(r'<f t="shared" si="0"/>', sheet)) == 36
+    ws = openpyxl.load_workbook(out)["Timesheet"]
+    assert ws["Q48"].value == "=Timesheet[[#This Row],[Minutes]]/60"
+
+
+def test_append_moves_plain_a1_formulas_to_their_row(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Timesheet"
+    ws.append(["Minutes", "Double"])
+    ws.append([10, "=A2*2"])
+    t = XlTable(displayName="Timesheet", ref="A1:B2")
+    t._initialise_columns()
+    from openpyxl.worksheet.table import TableFormula
+    t.tableColumns[0].name, t.tableColumns[1].name = "Minutes", "Double"
+    t.tableColumns[1].calculatedColumnFormula = TableFormula(attr_text="A2*2")
+    ws.add_table(t)
+    src = tmp_path / "a1.xlsx"
+    wb.save(src)
+    out = tmp_path / "o.xlsx"
+    assert append_table_rows(src, out, "Timesheet", [{"Minutes": 1}, {"Minutes": 2}, {"Minutes": 3}]) == [3, 4, 5]
+    ws = openpyxl.load_workbook(out)["Timesheet"]
+    assert [ws[f"B{r}"].value for r in (2, 3, 4, 5)] == ["=A2*2", "=A3*2", "=A4*2", "=A5*2"]

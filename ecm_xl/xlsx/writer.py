@@ -34,6 +34,7 @@ _CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
 _VALUE = re.compile(r"<(?:[\w.-]+:)?v\b[^>]*>([^<]+)<", re.S)
 _TEXT = re.compile(r"<(?:[\w.-]+:)?t\b[^>]*>([^<]+)<", re.S)
 _FORMULA = re.compile(r"<(?:[\w.-]+:)?f\b")
+_CELL_COLS = re.compile(r"""<(?:[\w.-]+:)?c\b[^>]*?(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})\d+""")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _X_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
@@ -125,6 +126,54 @@ def cell_xml(ref: str, style: int, value, formula: str | None = None) -> str:
     if formula is not None:
         return f"{head}><f>{_esc(formula)}</f></c>"
     return value_xml(head, style, value)
+
+
+def table_row_cells(values, sn: str, heads, texts: dict) -> list:
+    """The <c> elements of one table row (the hot loop of a close, so its dispatch is inline).
+
+    heads: per table column (letters, ' s="N"' or '', style, index into values, escaped
+    formula or None). texts caches each distinct text's <is> element (codes, IDs and
+    names repeat). Every value goes through the same rules as value_xml.
+    """
+    out = []
+    append = out.append
+    for col, sa, styled, idx, f in heads:
+        if f is not None:
+            append(f'<c r="{col}{sn}"{sa}><f>{f}</f></c>')
+            continue
+        v = values[idx]
+        t = type(v)
+        if t is str:
+            if v:
+                x = texts.get(v)
+                if x is None:
+                    if len(v) <= MAX_TEXT and _NOT_PLAIN.search(v) is None:
+                        x = texts[v] = f"<is><t>{v}</t></is>"
+                    else:
+                        x = texts[v] = text_xml(v)
+                append(f'<c r="{col}{sn}"{sa} t="inlineStr">{x}</c>')
+                continue
+        elif t is float:
+            if v == v and v not in _INF:
+                r = repr(v)
+                if r.endswith(".0"):
+                    r = r[:-2]
+                append(f'<c r="{col}{sn}"{sa}><v>{r}</v></c>')
+                continue
+        elif t is int:
+            append(f'<c r="{col}{sn}"{sa}><v>{v}</v></c>')
+            continue
+        elif t is _DATE:
+            append(f'<c r="{col}{sn}"{sa}><v>{v.toordinal() - _EPOCH_ORDINAL}</v></c>')
+            continue
+        elif v is not None:
+            x = value_xml(f'<c r="{col}{sn}"{sa}', styled, v)
+            if x:
+                append(x)
+            continue
+        if styled:
+            append(f'<c r="{col}{sn}"{sa}/>')
+    return out
 
 
 # -- sheet XML ----------------------------------------------------------------------
@@ -278,23 +327,25 @@ class SheetXml:
         letters = set()
         for r in self.rows:
             if r.span is not None:
-                letters.update((col_letters(r.span[0]), col_letters(r.span[1])))
-                rmin = r.num if rmin is None else min(rmin, r.num)
-                rmax = r.num if rmax is None else max(rmax, r.num)
+                a, b = r.span
+            elif r.inner:
+                cs = _CELL_COLS.findall(r.inner)
+                if not cs:
+                    continue
+                letters.update(cs)
+                a = b = None
+            else:
                 continue
-            if not r.inner:
-                continue
-            cs = re.findall(r"""<(?:[\w.-]+:)?c\b[^>]*?(?<![\w:.-])r\s*=\s*["']([A-Za-z]{1,3})\d+""", r.inner)
-            if not cs:
-                continue
-            letters.update(cs)
-            rmin = r.num if rmin is None else min(rmin, r.num)
-            rmax = r.num if rmax is None else max(rmax, r.num)
+            if rmin is None:
+                rmin = r.num
+            rmax = r.num
+            if a is not None:
+                cmin = a if cmin is None else min(cmin, a)
+                cmax = b if cmax is None else max(cmax, b)
         if rmin is None:
             return None
-        cols = [col_number(x) for x in letters]
-        cmin, cmax = min(cols), max(cols)
-        return (cmin, rmin, cmax, rmax)
+        cols = [col_number(x) for x in letters] + [c for c in (cmin, cmax) if c is not None]
+        return (min(cols), rmin, max(cols), rmax)
 
 
 def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = "", ns: str = ""):
@@ -439,7 +490,7 @@ def write_tables(src, dst, tables: dict) -> None:
     with Package(src) as pkg:
         pkg.check_all_xml()
         st = read_structure(pkg)
-        sheets, parts = {}, {}
+        sheets, parts, texts = {}, {}, {}
         for name, (headers, rows) in tables.items():
             t = _writable_table(src, st, name, "to write the results to")
             cmap = _column_map(t, headers)
@@ -458,33 +509,39 @@ def write_tables(src, dst, tables: dict) -> None:
             formulas = [t.formulas.get(h) if i is None else None for h, i in zip(t.headers, cmap)]
             rows = list(rows)
 
-            heads = [(f'<c r="{letters[j]}', f'" s="{col_styles[j]}"' if col_styles[j] else '"',
-                      col_styles[j], idx, formulas[j]) for j, idx in enumerate(cmap)]
+            width = len(headers)
+            heads = [(letters[j], f' s="{col_styles[j]}"' if col_styles[j] else "", col_styles[j],
+                      width if idx is None else idx, _esc(formulas[j]) if formulas[j] else None)
+                     for j, idx in enumerate(cmap)]
+            # one None past the last header stands for every column the result lacks
+            rows = [r + [None] if type(r) is list and len(r) == width
+                    else (list(r) + [None] * (width + 1 - len(r)))[:width + 1] for r in rows]
+            blank_row = [None] * (width + 1)
+            blank_heads = [h[:4] + (None,) for h in heads]
             lo_span = (c1, c2)
+            prefix, row_ns = sheet.prefix, sheet.row_ns
 
             def build(num, row, rows=rows):
-                k = num - top
-                values = rows[k] if num <= new_bottom and k < len(rows) else None
-                new = []
                 if num <= new_bottom:
-                    n = len(values) if values is not None else 0
-                    sn = str(num)
-                    for a, b, style, idx, f in heads:
-                        head = a + sn + b
-                        if values is not None and f is not None:
-                            new.append(f"{head}><f>{_esc(f)}</f></c>")
-                        else:
-                            x = value_xml(head, style, values[idx] if idx is not None and idx < n else None)
-                            if x:
-                                new.append(x)
-                if row is not None and row.inner:
+                    k = num - top
+                    if k < len(rows):
+                        new = table_row_cells(rows[k], str(num), heads, texts)
+                    else:                        # an empty result: one blank row keeps the styles
+                        new = table_row_cells(blank_row, str(num), blank_heads, texts)
+                else:
+                    new = []
+                if row is None:
+                    if not new:
+                        return None
+                    body = "".join(new)
+                    return Row(num, None, body, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
+                if row.inner:
                     cells = _cells(row.inner, num)
                     left = [raw for col, _a, _i, raw in cells if col < c1]
                     right = [raw for col, _a, _i, raw in cells if col > c2]
                     if left or right:
                         return sheet.make_row(num, row.attrs, left + new + right)
-                return sheet.make_row(num, row.attrs if row is not None else None, new,
-                                      lo_span if new else None)
+                return sheet.make_row(num, row.attrs, new, lo_span if new else None)
 
             sheet.replace_rows(top, max(old_bottom, new_bottom), build)
             parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
@@ -524,6 +581,64 @@ def _extend_ranges(xml: str, t: TableInfo, old_bottom: int, new_bottom: int) -> 
                          + m.group(3), xml)
 
 
+_SHARED_SI = re.compile(r"""<(?:[\w.-]+:)?f\b[^>]*?\bsi\s*=\s*["'](\d+)""")
+
+
+def _calculated_cells(sheet: SheetXml, t: TableInfo, rows, written, parsed) -> dict:
+    """{(col, row): <f> element} for the calculated-column cells an append writes.
+
+    A formula goes where the row was given no value for that column and holds no
+    formula already. Runs of such cells share one formula (t="shared"), as Excel
+    stores a calculated column, so 100k appended rows do not repeat it 100k times.
+    """
+    out = {}
+    if not t.formulas:
+        return out
+    si = 1 + max((int(m.group(1)) for r in sheet.rows if r.inner and "si=" in r.inner
+                  for m in _SHARED_SI.finditer(r.inner)), default=-1)
+    start = written[0]
+    for k, h in enumerate(t.headers):
+        f = t.formulas.get(h)
+        if f is None:
+            continue
+        col = t.ref[0] + k
+        letter = col_letters(col)
+        run = []
+        for num in written + [None]:
+            if num is not None and h not in rows[num - start]:
+                old = parsed.get(num, {}).get(col)
+                if not (old and old[1] and _FORMULA.search(old[1])):
+                    run.append(num)
+                    continue
+            if run:
+                text = _esc(_formula_at(f, letter, t.data_top, run[0]))
+                if len(run) == 1:
+                    out[col, run[0]] = f"<f>{text}</f>"
+                else:
+                    out[col, run[0]] = f'<f t="shared" ref="{letter}{run[0]}:{letter}{run[-1]}" si="{si}">{text}</f>'
+                    for n in run[1:]:
+                        out[col, n] = f'<f t="shared" si="{si}"/>'
+                    si += 1
+                run = []
+    return out
+
+
+def _formula_at(formula: str, letter: str, first_row: int, row: int) -> str:
+    """A calculated column's formula for another row (it is stored for the first data row).
+
+    Structured references ([#This Row]) are the same on every row; plain A1
+    references are moved with openpyxl's translator.
+    """
+    if row == first_row or "[" in formula or not re.search(r"\$?[A-Za-z]{1,3}\$?\d", formula):
+        return formula
+    from openpyxl.formula.translate import Translator
+    try:
+        return Translator("=" + formula, origin=f"{letter}{first_row}").translate_formula(
+            f"{letter}{row}")[1:]
+    except Exception:       # a formula the translator cannot parse stays as written
+        return formula
+
+
 def append_table_rows(src, dst, table: str, rows: list) -> list:
     """Append rows ({exact header: value}) to a table after its last non-blank data row.
 
@@ -560,36 +675,34 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         cols = list(range(c1, c2 + 1))
         letters = {c: col_letters(c) for c in cols}
         header_of = {c1 + k: h for k, h in enumerate(t.headers)}
+        parsed = {r.num: {col: (a, inner, raw) for col, a, inner, raw in _cells(r.inner, r.num)}
+                  for r in sheet.rows if start <= r.num <= written[-1]}
+        formulas = _calculated_cells(sheet, t, rows, written, parsed)
 
         def build(num, row):
             values = rows[num - start]
-            existing = {}
-            order = []
-            if row is not None:
-                for col, a, inner, raw in _cells(row.inner, num):
-                    existing[col] = (a, inner, raw)
-                    order.append(col)
-            out = {}
+            existing = parsed.get(num, {})
+            sn = str(num)
+            out = []
             for col in cols:
-                h = header_of.get(col)
-                ref = f"{letters[col]}{num}"
+                h = header_of[col]
                 old = existing.get(col)
                 style = _style(old[0]) if old is not None else styles.get(col, 0)
+                head = f'<c r="{letters[col]}{sn}" s="{style}"' if style else f'<c r="{letters[col]}{sn}"'
                 if h in values:
-                    out[col] = cell_xml(ref, style, values[h])
-                elif old is not None and (old[1] and _FORMULA.search(old[1])):
-                    out[col] = old[2]            # a formula already there: keep it
-                elif h in t.formulas:
-                    out[col] = cell_xml(ref, style, None, t.formulas[h])
+                    x = value_xml(head, style, values[h])
+                elif (col, num) in formulas:
+                    x = f"{head}>{formulas[col, num]}</c>"
                 elif old is not None:
-                    out[col] = old[2]
+                    x = old[2]                   # a formula or a styled blank already there
                 else:
-                    out[col] = cell_xml(ref, style, None)
-            for col in order:
-                if col < c1 or col > c2:
-                    out[col] = existing[col][2]
-            cells = [out[c] for c in sorted(out) if out[c]]
-            return sheet.make_row(num, row.attrs if row is not None else None, cells)
+                    x = value_xml(head, style, None)
+                if x:
+                    out.append(x)
+            left = [v[2] for col, v in existing.items() if col < c1]
+            right = [v[2] for col, v in existing.items() if col > c2]
+            span = None if left or right else ((c1, c2) if out else None)
+            return sheet.make_row(num, row.attrs if row is not None else None, left + out + right, span)
 
         sheet.replace_rows(start, written[-1], build)
         parts = {}
