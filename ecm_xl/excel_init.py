@@ -46,17 +46,19 @@ if __name__ == "__main__":
 '''
 
 
-class InitError(Exception):
-    """`ecm-xl init` can't write its files; str(e) is one line."""
+class InitError(ValueError):
+    """`ecm-xl init` can't write its files; str(e) is one line (a bad-input error for the CLI)."""
 
 
-def init_project(folder, *, template=None, stem: str = WORKBOOK_STEM, macro_enabled: bool = False) -> list:
+def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_STEM,
+                 macro_enabled: bool = False) -> list:
     """Write `<stem>.xlsx` (or .xlsm) and `<stem>.py` into `folder`; return both paths.
 
-    `template`: the xlsx to start from (default: the shipped template, the
-    one `ecm-xl new` starts from). `macro_enabled` writes an .xlsm, which Windows
-    Excel needs before the add-in's "Import Functions" can add =ECM_CODE and
-    =ECM_UNITS; "Run main" works with either.
+    `template`: the xlsx to start from (default: the template `ecm-xl new`
+    starts from: the shipped one, or one built for `profile`).
+    `macro_enabled` writes an .xlsm, which Windows Excel needs before the
+    add-in's "Import Functions" can add =ECM_CODE and =ECM_UNITS; "Run main"
+    works with either.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", stem):
         raise InitError(f"{stem!r} can't name the workbook: the add-in imports it as a Python module, "
@@ -71,7 +73,7 @@ def init_project(folder, *, template=None, stem: str = WORKBOOK_STEM, macro_enab
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InitError(f"{folder}: can't create the folder ({e.strerror})") from None
-    src = _template_file(folder, template)
+    src = _template_file(folder, template, profile)
     try:
         add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
     finally:
@@ -81,14 +83,14 @@ def init_project(folder, *, template=None, stem: str = WORKBOOK_STEM, macro_enab
     return [book, script]
 
 
-def _template_file(folder: Path, template) -> Path:
+def _template_file(folder: Path, template, profile) -> Path:
     if template is not None:
         if not Path(template).is_file():
             raise InitError(f"{template}: no such template file")
         return Path(template)
     from .api import template_source   # the template `ecm-xl new` starts from too
     tmp = folder / f".ecm-init-template-{os.getpid()}.xlsx"
-    tmp.write_bytes(template_source())
+    tmp.write_bytes(template_source(profile))
     return tmp
 
 

@@ -5,8 +5,8 @@ requirements.txt (the editor's other tab):
     ecm-xl
     xlwings==0.37.8
 
-Then the xlwings Lite task pane lists two buttons, `monthly_close` and
-`fill_timesheet`, and cells can call =ECM_CODE(...) and =ECM_UNITS(...).
+Then the xlwings Lite task pane offers two scripts, "Monthly close" and
+"Fill codes", and cells can call =ECM_CODE(...) and =ECM_UNITS(...).
 Everything runs inside Excel (Python in the browser, Pyodide): this module
 and the ecm_xl core import no compiled package but what Pyodide ships, and
 no process pool.
@@ -25,13 +25,13 @@ def _run(book, action):
         book.app.alert(str(e), title=excel.TITLE)
 
 
-@script
+@script(name="Monthly close")
 def monthly_close(book: xw.Book):
     """Close the month: Summary, Claim and Exceptions from Setup, Staff, Members and Timesheet."""
     _run(book, excel.monthly_close)
 
 
-@script
+@script(name="Fill codes")
 def fill_timesheet(book: xw.Book):
     """Fill blank HCPCS and modifier cells of the Timesheet from the code table (R5)."""
     _run(book, excel.fill_timesheet)

@@ -249,3 +249,14 @@ def test_setup_is_read_through_its_defined_names(tmp_path):
     assert setup["BillingNPI"] == m.settings["BillingNPI"]
     assert set(tables) == {C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES}
     assert tables[C.TIMESHEET].first_row == 2 and len(tables[C.TIMESHEET].rows) == len(m.entries)
+
+
+def test_fill_action_count_does_not_grow_with_rows(tmp_path):
+    funcs = []
+    for rows in (10, 2000):
+        m = demo.rows_for_size(rows)
+        book = make_book(payload_from_xlsx(month_book(tmp_path / f"f{rows}.xlsx", m)))
+        filled = excel.fill_timesheet(book)
+        assert len(filled) > rows * 0.9
+        funcs.append([a["func"] for a in actions(book)])
+    assert funcs[0] == funcs[1] == ["setNumberFormat", "setValues", "alert"]

@@ -119,3 +119,14 @@ def test_libreoffice_opens_the_init_workbook(project, tmp_path):
     wb = load_workbook(out)
     assert wb["xlwings.conf"]["A1"].value == "UDF MODULES"
     assert {C.TIMESHEET, C.SUMMARY, C.CLAIM}.issubset(wb.sheetnames)
+
+
+def test_init_starts_from_the_template_ecm_xl_new_uses(tmp_path):
+    from ecm_xl.api import template_source
+
+    book, script = init_project(tmp_path / "clinic")
+    (tmp_path / "t.xlsx").write_bytes(template_source())
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as a, zipfile.ZipFile(book) as b:
+        for name in set(a.namelist()) - CHANGED:
+            assert a.read(name) == b.read(name), name
+    assert sorted(p.name for p in book.parent.iterdir()) == ["ECM_Timesheet.py", "ECM_Timesheet.xlsx"]
