@@ -148,6 +148,9 @@ def build_template(path: str | Path, profile: Profile | None = None) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)   # an ordinary file, not mkstemp's owner-only one
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
