@@ -375,3 +375,26 @@ def test_append_moves_plain_a1_formulas_to_their_row(tmp_path):
     assert append_table_rows(src, out, "Timesheet", [{"Minutes": 1}, {"Minutes": 2}, {"Minutes": 3}]) == [3, 4, 5]
     ws = openpyxl.load_workbook(out)["Timesheet"]
     assert [ws[f"B{r}"].value for r in (2, 3, 4, 5)] == ["=A2*2", "=A3*2", "=A4*2", "=A5*2"]
+
+
+def test_zip64_members_and_the_recompressing_fallback(book, tmp_path):
+    """Parts stored with zip64 extras copy raw; the zipfile fallback keeps every part's content."""
+    from ecm_xl.xlsx import package
+    parts = members(book)
+    src = tmp_path / "z64.xlsx"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            with z.open(zipfile.ZipInfo(n, date_time=(2026, 1, 1, 0, 0, 0)), "w", force_zip64=True) as f:
+                f.write(d)
+    out = tmp_path / "o.xlsx"
+    write_tables(src, out, outputs())
+    owned = owned_parts(src, [C.SUMMARY, C.CLAIM, C.EXCEPTIONS])
+    a, b = members(src), members(out)
+    assert [n for n in a if n not in owned and a[n] != b[n]] == []
+    assert [r["Member ID"] for r in read_workbook(out).tables[C.SUMMARY].rows] == ["M0", "M1", "M2"]
+
+    fallback = tmp_path / "fallback.xlsx"
+    with package.Package(out) as pkg:
+        tmp = package._write_with_zipfile(pkg, str(fallback), {"xl/workbook.xml": iter([b["xl/workbook.xml"]])}, 6)
+    package.commit(tmp, str(fallback))
+    assert members(fallback) == b

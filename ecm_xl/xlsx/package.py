@@ -14,6 +14,7 @@ destination's folder, then `os.replace`).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import struct
@@ -248,7 +249,9 @@ def _central_records(f, start: int, size: int, count: int):
 
 
 def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
-    """Write pkg to dst atomically, with the parts in `replace` ({name: bytes}) replaced.
+    """Write pkg to dst atomically, with the parts in `replace` replaced.
+
+    replace: {name: bytes, or an iterable of bytes that is consumed once}.
 
     Every other member is copied as its raw compressed bytes. Member order is kept.
     A name in `replace` that the source lacks is appended at the end. The
@@ -334,15 +337,33 @@ def cd_rec_offset(rec: bytes) -> int:
     return struct.unpack_from("<I", rec, 42)[0]
 
 
-def _new_entry(info: zipfile.ZipInfo, rec, data: bytes, offset: int, level: int):
+def _deflate(data, level: int):
+    """(crc, size, compressed) of bytes or an iterable of bytes, compressed as it streams.
+
+    Big parts (a long Claim sheet) use level 1: three times faster, a little larger.
+    """
+    chunks = iter((data,) if isinstance(data, (bytes, bytearray)) else data)
+    head, n = [], 0
+    for c in chunks:
+        head.append(c)
+        n += len(c)
+        if n >= BIG_PART:
+            break
+    co = zlib.compressobj(level if n < BIG_PART else 1, zlib.DEFLATED, -15)
+    crc, size, out = 0, 0, []
+    for c in itertools.chain(head, chunks):
+        crc = zlib.crc32(c, crc)
+        size += len(c)
+        out.append(co.compress(c))
+    out.append(co.flush())
+    return crc & 0xFFFFFFFF, size, b"".join(out)
+
+
+def _new_entry(info: zipfile.ZipInfo, rec, data, offset: int, level: int):
     name = info.filename.encode("utf-8")
-    crc = zlib.crc32(data) & 0xFFFFFFFF
-    if len(data) > 0:
-        # big parts (a long Claim sheet) at level 1: three times faster, a little larger
-        co = zlib.compressobj(level if len(data) < BIG_PART else 1, zlib.DEFLATED, -15)
-        comp = co.compress(data) + co.flush()
-        method = 8
-    else:
+    crc, size, comp = _deflate(data, level)
+    method = 8
+    if size == 0:
         comp, method = b"", 0
     flags = 0x800 if any(b > 127 for b in name) else 0
     y, mo, d, h, mi, s = info.date_time
@@ -357,10 +378,14 @@ def _new_entry(info: zipfile.ZipInfo, rec, data: bytes, offset: int, level: int)
         made_by, ext_attr, int_attr = 20, 0, 0
     version = 20
     local = _LOC.pack(0x04034B50, version, flags, method, dostime, dosdate, crc, len(comp),
-                      len(data), len(name), 0) + name + comp
+                      size, len(name), 0) + name + comp
     cen = _CEN.pack(0x02014B50, made_by, version, flags, method, dostime, dosdate, crc, len(comp),
-                    len(data), len(name), 0, 0, 0, int_attr, ext_attr, offset) + name
+                    size, len(name), 0, 0, 0, int_attr, ext_attr, offset) + name
     return local, cen
+
+
+def _as_bytes(data) -> bytes:
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else b"".join(data)
 
 
 def _write_with_zipfile(pkg: Package, dst: str, replace: dict, level: int):
@@ -370,13 +395,13 @@ def _write_with_zipfile(pkg: Package, dst: str, replace: dict, level: int):
             done = set()
             for info in pkg.zip.infolist():
                 if info.filename in replace:
-                    z.writestr(info, replace[info.filename])
+                    z.writestr(info, _as_bytes(replace[info.filename]))
                     done.add(info.filename)
                 else:
                     z.writestr(info, pkg.read(info.filename))
             for name, data in replace.items():
                 if name not in done:
-                    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+                    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), _as_bytes(data))
     return write_temp(dst, produce)
 
 

@@ -178,11 +178,19 @@ def table_row_cells(values, sn: str, heads, texts: dict) -> list:
 
 # -- sheet XML ----------------------------------------------------------------------
 class Row:
-    __slots__ = ("num", "attrs", "inner", "raw", "span")
+    """One <row> of sheetData: its number, attributes and XML (cells are parsed on demand)."""
 
-    def __init__(self, num, attrs, inner, raw, span=None):
-        self.num, self.attrs, self.inner, self.raw = num, attrs, inner, raw
+    __slots__ = ("num", "attrs", "raw", "span")
+
+    def __init__(self, num, attrs, raw, span=None):
+        self.num, self.attrs, self.raw = num, attrs, raw
         self.span = span       # (first col, last col) when known, for the dimension
+
+    @property
+    def inner(self) -> str | None:
+        """The row's cells as XML (derived from raw, so a big sheet is held once)."""
+        m = _ROW.match(self.raw)
+        return m.group(2) if m else None
 
 
 def _cells(inner: str | None, rownum: int) -> list:
@@ -260,7 +268,7 @@ class SheetXml:
         for rm in _ROW.finditer(body):
             r = _R_ATTR.search(rm.group(1))
             num = int(r.group(2)) if r and r.group(2).isdigit() else num + 1
-            self.rows.append(Row(num, rm.group(1), rm.group(2), rm.group(0)))
+            self.rows.append(Row(num, rm.group(1), rm.group(0)))
 
     def make_row(self, num: int, attrs: str | None, cells: list, span=None):
         return make_row(num, attrs, cells, span, self.prefix, self.row_ns)
@@ -308,6 +316,14 @@ class SheetXml:
     def text(self) -> str:
         return self.head + "".join(r.raw for r in self.rows) + self.close + self.tail
 
+    def chunks(self, batch: int = 2000):
+        """The sheet's XML as UTF-8 pieces, so a long sheet is never held twice more."""
+        yield self.head.encode("utf-8")
+        rows = self.rows
+        for i in range(0, len(rows), batch):
+            yield "".join(r.raw for r in rows[i:i + batch]).encode("utf-8")
+        yield (self.close + self.tail).encode("utf-8")
+
     def set_dimension(self, ref: str):
         self.head = re.sub(r"""(<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*)(["']).*?\2""",
                            lambda m: f'{m.group(1)}"{ref}"', self.head, count=1)
@@ -328,8 +344,8 @@ class SheetXml:
         for r in self.rows:
             if r.span is not None:
                 a, b = r.span
-            elif r.inner:
-                cs = _CELL_COLS.findall(r.inner)
+            elif "<" in r.raw[1:]:
+                cs = _CELL_COLS.findall(r.raw)
                 if not cs:
                     continue
                 letters.update(cs)
@@ -360,9 +376,9 @@ def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = 
     p = prefix
     if not body:
         if _R_ATTR.sub("", attrs).strip():      # the row has its own height or style: keep it
-            return Row(num, attrs, None, f"<{p}row{attrs}/>")
+            return Row(num, attrs, f"<{p}row{attrs}/>")
         return None
-    return Row(num, attrs, body, f"<{p}row{attrs}>{body}</{p}row>", span)
+    return Row(num, attrs, f"<{p}row{attrs}>{body}</{p}row>", span)
 
 
 # -- table part -----------------------------------------------------------------------
@@ -534,7 +550,7 @@ def write_tables(src, dst, tables: dict) -> None:
                     if not new:
                         return None
                     body = "".join(new)
-                    return Row(num, None, body, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
+                    return Row(num, None, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
                 if row.inner:
                     cells = _cells(row.inner, num)
                     left = [raw for col, _a, _i, raw in cells if col < c1]
@@ -548,7 +564,7 @@ def write_tables(src, dst, tables: dict) -> None:
         for part, sheet in sheets.items():
             used = sheet.used_range()
             sheet.set_dimension(format_ref(*used) if used else "A1")
-            parts[part] = sheet.text().encode("utf-8")
+            parts[part] = sheet.chunks()
         parts[st.workbook_part] = _set_full_calc(pkg.read_xml(st.workbook_part))
         write_package(pkg, dst, parts)
 
@@ -594,8 +610,8 @@ def _calculated_cells(sheet: SheetXml, t: TableInfo, rows, written, parsed) -> d
     out = {}
     if not t.formulas:
         return out
-    si = 1 + max((int(m.group(1)) for r in sheet.rows if r.inner and "si=" in r.inner
-                  for m in _SHARED_SI.finditer(r.inner)), default=-1)
+    si = 1 + max((int(m.group(1)) for r in sheet.rows if "si=" in r.raw
+                  for m in _SHARED_SI.finditer(r.raw)), default=-1)
     start = written[0]
     for k, h in enumerate(t.headers):
         f = t.formulas.get(h)
@@ -660,7 +676,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         calc_cols = {c1 + k for k, h in enumerate(t.headers) if h in t.formulas}
         last = top - 1
         for r in sheet.rows:
-            if top <= r.num <= old_bottom and r.inner:
+            if top <= r.num <= old_bottom and "<" in r.raw[1:]:
                 for col, _a, inner, _raw in _cells(r.inner, r.num):
                     if c1 <= col <= c2 and col not in calc_cols and _has_value(inner):
                         last = r.num
@@ -715,7 +731,7 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         if dim:
             box = (min(dim[0], box[0]), min(dim[1], box[1]), max(dim[2], box[2]), max(dim[3], box[3]))
         sheet.set_dimension(format_ref(*box))
-        parts[t.sheet_part] = sheet.text().encode("utf-8")
+        parts[t.sheet_part] = sheet.chunks()
         parts[st.workbook_part] = _set_full_calc(pkg.read_xml(st.workbook_part))
         write_package(pkg, dst, parts)
         return written
