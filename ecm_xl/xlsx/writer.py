@@ -131,8 +131,8 @@ def cell_xml(ref: str, style: int, value, formula: str | None = None) -> str:
 def table_row_cells(values, sn: str, heads, texts: dict) -> list:
     """The <c> elements of one table row (the hot loop of a close, so its dispatch is inline).
 
-    heads: per table column (letters, ' s="N"' or '', style, index into values, escaped
-    formula or None). texts caches each distinct text's <is> element (codes, IDs and
+    heads: per table column (letters, ' s="N"' or '', style, index into values or None
+    for a column the values lack, escaped formula or None). texts caches each distinct text's <is> element (codes, IDs and
     names repeat). Every value goes through the same rules as value_xml.
     """
     out = []
@@ -141,7 +141,7 @@ def table_row_cells(values, sn: str, heads, texts: dict) -> list:
         if f is not None:
             append(f'<c r="{col}{sn}"{sa}><f>{f}</f></c>')
             continue
-        v = values[idx]
+        v = values[idx] if idx is not None else None
         t = type(v)
         if t is str:
             if v:
@@ -527,12 +527,12 @@ def write_tables(src, dst, tables: dict) -> None:
 
             width = len(headers)
             heads = [(letters[j], f' s="{col_styles[j]}"' if col_styles[j] else "", col_styles[j],
-                      width if idx is None else idx, _esc(formulas[j]) if formulas[j] else None)
+                      idx, _esc(formulas[j]) if formulas[j] else None)
                      for j, idx in enumerate(cmap)]
-            # one None past the last header stands for every column the result lacks
-            rows = [r + [None] if type(r) is list and len(r) == width
-                    else (list(r) + [None] * (width + 1 - len(r)))[:width + 1] for r in rows]
-            blank_row = [None] * (width + 1)
+            short = [k for k, r in enumerate(rows) if len(r) < width]
+            if short:
+                raise ValueError(f"{name} row {short[0] + 1} has fewer values than its {width} headers")
+            blank_row = [None] * width
             blank_heads = [h[:4] + (None,) for h in heads]
             lo_span = (c1, c2)
             prefix, row_ns = sheet.prefix, sheet.row_ns
