@@ -100,13 +100,19 @@ def _required_table(book, name: str, sheets) -> FoundTable:
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
-def read_table(found: FoundTable) -> tuple:
+def _check_headers(book, found: FoundTable) -> None:
+    if not found.table.show_headers:
+        raise ExcelError(book, f"the {found.name} table has its header row turned off; turn it on "
+                               "(Table Design > Header Row) so its columns can be found")
+
+
+def read_table(book, found: FoundTable) -> tuple:
     """(headers, Table) of a found table, in ONE range read (header and body)."""
+    _check_headers(book, found)
     grid = found.table.range.options(ndim=2).value or [[]]
+    body = grid[1:-1] if found.table.show_totals else grid[1:]
     headers = tuple(V.text(h) for h in grid[0])
-    rows = []
-    for values in grid[1:]:
-        rows.append({h: v for h, v in zip(headers, values) if h})
+    rows = [{h: v for h, v in zip(headers, values) if h} for values in body]
     return headers, Table(rows, found.top + 1)
 
 
@@ -164,7 +170,7 @@ def read_book(book) -> tuple:
     sheets = _sheet_names(book)
     tables = {}
     for name in (C.STAFF, C.MEMBERS, C.TIMESHEET):
-        headers, table = read_table(_required_table(book, name, sheets))
+        headers, table = read_table(book, _required_table(book, name, sheets))
         missing = [h for h in C.REQUIRED.get(name, ()) if h not in headers]
         if missing:
             cols = ", ".join(repr(h) for h in missing)
@@ -174,7 +180,7 @@ def read_book(book) -> tuple:
     for name in OPTIONAL_TABLES:
         found = find_table(book, name, C.LISTS, sheets=sheets)
         if found is not None:
-            tables[name] = read_table(found)[1]
+            tables[name] = read_table(book, found)[1]
     return read_setup(book), tables
 
 
@@ -207,7 +213,20 @@ def _runs(items) -> list:
     return runs
 
 
-def write_table(book, name: str, headers, rows, *, sheets=None) -> FoundTable:
+def output_table(book, name: str, *, sheets=None) -> FoundTable:
+    """The output table `name`, checked for being writable (ExcelError otherwise)."""
+    found = find_table(book, name, name, sheets=sheets)
+    if found is None:
+        raise ExcelError(book, f"has no table named {name} to write the close into "
+                               f"(start from the ECM_Timesheet template)")
+    _check_headers(book, found)
+    if found.table.show_totals:
+        raise ExcelError(book, f"the {name} table has a totals row; turn it off "
+                               "(Table Design > Total Row) so rows can be written")
+    return found
+
+
+def write_table(book, name: str, headers, rows, *, found: FoundTable | None = None) -> FoundTable:
     """Write one output table's rows: one write per run of matched columns (normally one).
 
     Columns are matched to the table by header text, as the headless writer
@@ -218,13 +237,7 @@ def write_table(book, name: str, headers, rows, *, sheets=None) -> FoundTable:
     (contract.NUMBER_FORMATS, else Text), so an ID like 00123 or a row list
     like 5-7 stays text instead of turning into a number or a date.
     """
-    found = find_table(book, name, name, sheets=sheets)
-    if found is None:
-        raise ExcelError(book, f"has no table named {name} to write the close into "
-                               f"(start from the ECM_Timesheet template)")
-    if not found.table.show_headers:
-        raise ExcelError(book, f"the {name} table has its header row turned off; turn it on "
-                               f"(Table Design > Header Row) so columns can be found")
+    found = found or output_table(book, name)
     sheet, top, left = found.sheet, found.top, found.left
     layout = [V.text(h) for h in found.table.header_row_range.options(ndim=2).value[0]]
     cmap = column_map(layout, headers)
@@ -248,10 +261,18 @@ def write_table(book, name: str, headers, rows, *, sheets=None) -> FoundTable:
     return found
 
 
-def write_result(book, result: CloseResult) -> None:
+def write_result(book, result: CloseResult) -> dict:
+    """Write Summary, Claim and Exceptions; {table name: FoundTable}.
+
+    All three are found and checked first, so a workbook that can't take the
+    close gets nothing written at all.
+    """
     sheets = _sheet_names(book)
-    for name, (headers, rows) in output_tables(result).items():
-        write_table(book, name, headers, rows, sheets=sheets)
+    tables = output_tables(result)
+    found = {name: output_table(book, name, sheets=sheets) for name in tables}
+    for name, (headers, rows) in tables.items():
+        write_table(book, name, headers, rows, found=found[name])
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -269,10 +290,8 @@ def monthly_close(book, *, profile: Profile | None = None, close_date: dt.date |
     result = engine.close_month(tables[C.TIMESHEET], tables[C.STAFF], tables[C.MEMBERS], setup,
                                 profile or load_profile(), codes=tables.get(C.CODES),
                                 activities=tables.get(C.ACTIVITIES), close_date=close_date)
-    write_result(book, result)
-    summary = find_table(book, C.SUMMARY, C.SUMMARY)
-    if summary is not None:
-        summary.sheet.activate()
+    written = write_result(book, result)
+    written[C.SUMMARY].sheet.activate()
     if notify:
         book.app.alert(close_message(result), title=TITLE)
     return result
@@ -304,9 +323,9 @@ def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True)
     template recalculate on their own. Returns {row: (HCPCS, Modifier 1, Modifier 2)}.
     """
     sheets = _sheet_names(book)
-    staff_headers, staff = read_table(_required_table(book, C.STAFF, sheets))
+    _, staff = read_table(book, _required_table(book, C.STAFF, sheets))
     found = _required_table(book, C.TIMESHEET, sheets)
-    headers, timesheet = read_table(found)
+    headers, timesheet = read_table(book, found)
     filled = engine.fill_codes(timesheet, staff, profile or load_profile())
     if filled:
         cols = [headers.index(h) if h in headers else None for h in CODE_HEADERS]

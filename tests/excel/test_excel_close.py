@@ -260,3 +260,28 @@ def test_fill_action_count_does_not_grow_with_rows(tmp_path):
         assert len(filled) > rows * 0.9
         funcs.append([a["func"] for a in actions(book)])
     assert funcs[0] == funcs[1] == ["setNumberFormat", "setValues", "alert"]
+
+
+def _table_entry(payload, name):
+    return next(t for s in payload["sheets"] for t in s["tables"] if t["name"] == name)
+
+
+def test_an_input_totals_row_is_not_a_timesheet_row(tmp_path):
+    m = demo.make_month(5, members=3, planted=False)
+    plain = make_book(payload_from_xlsx(month_book(tmp_path / "plain.xlsx", m)))
+    want = excel.monthly_close(plain, close_date=CLOSE, notify=False)
+    totals_row = {"Date": "Total", "Staff ID": "", "Minutes": 999}
+    payload = payload_from_xlsx(month_book(tmp_path / "totals.xlsx", m._replace(entries=m.entries + [totals_row])))
+    _table_entry(payload, C.TIMESHEET)["show_totals"] = True   # Table Design > Total Row
+    got = excel.monthly_close(make_book(payload), close_date=CLOSE, notify=False)
+    assert got.totals == want.totals and got.problems == want.problems
+
+
+def test_an_output_table_with_a_totals_row_is_refused_before_anything_is_written(tmp_path):
+    m = demo.make_month(5, members=3, planted=False)
+    payload = payload_from_xlsx(month_book(tmp_path / "in.xlsx", m))
+    _table_entry(payload, C.EXCEPTIONS)["show_totals"] = True   # the last of the three written
+    book = make_book(payload)
+    with pytest.raises(excel.ExcelError, match=r"^in.xlsx: the Exceptions table has a totals row; turn it off "):
+        excel.monthly_close(book, close_date=CLOSE)
+    assert actions(book) == []

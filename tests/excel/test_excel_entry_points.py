@@ -175,3 +175,16 @@ def test_lite_module_registers_its_scripts_and_functions():
     mod = importlib.reload(ecm_xl.lite)
     assert hasattr(mod.monthly_close, "__xlscript__") and hasattr(mod.fill_timesheet, "__xlscript__")
     assert hasattr(mod.ECM_CODE, "__xlfunc__") and hasattr(mod.ECM_UNITS, "__xlfunc__")
+
+
+def test_xlwings_is_pinned_to_the_version_the_payloads_carry():
+    """Remote payloads must carry the server's exact xlwings version; Lite's requirements name it too."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = [d for d in deps if d.replace(" ", "").startswith("xlwings")]
+    assert pins == [f"xlwings=={xw.__version__}"]
+    assert f"xlwings=={xw.__version__}" in ecm_xl.lite.__doc__
+    assert f"xlwings=={xw.__version__}" in (root / "docs" / "excel.md").read_text()
