@@ -3,8 +3,8 @@
 * Excel: the workbook's payload becomes a remote-engine Book, `monthly_close`
   runs on it, and the actions it returns are carried out on a copy of the
   file with openpyxl (xl_apply), as an Excel client would.
-* Headless: the same file through the headless reader, the engine and the
-  headless writer.
+* Headless: the same file through `ecm_xl.api.close_workbook` (the headless
+  reader, the engine and the headless writer).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from ecm_xl import contract as C
 from ecm_xl import excel
+from ecm_xl.api import close_workbook
 from xl_apply import apply_actions
 from xl_books import table_rows
 from xl_payload import actions, make_book, payload_from_xlsx
@@ -33,23 +34,8 @@ def excel_close(src, dst, *, close_date, payload=None):
 
 
 def headless_close(src, dst, *, close_date):
-    """The headless close of src, written to dst."""
-    try:
-        from ecm_xl.api import close_workbook
-    except ImportError:   # the API module is newer than these tests' first version
-        close_workbook = None
-    if close_workbook is not None:
-        return close_workbook(src, dst, close_date=close_date).result
-    from ecm_xl import close_month, load_profile
-    from ecm_xl.tables import output_tables
-    from ecm_xl.xlsx import read_workbook, write_tables
-
-    wb = read_workbook(src)
-    result = close_month(wb.tables[C.TIMESHEET], wb.tables[C.STAFF], wb.tables[C.MEMBERS], wb.setup,
-                         load_profile(), codes=wb.tables.get(C.CODES),
-                         activities=wb.tables.get(C.ACTIVITIES), close_date=close_date)
-    write_tables(src, dst, output_tables(result))
-    return result
+    """The headless close of src (what `ecm-xl close` does), written to dst; its CloseResult."""
+    return close_workbook(src, dst, close_date=close_date).result
 
 
 def norm(v):
