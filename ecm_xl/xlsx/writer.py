@@ -313,9 +313,6 @@ class SheetXml:
         out.sort(key=lambda r: r.num)
         self.rows = out
 
-    def text(self) -> str:
-        return self.head + "".join(r.raw for r in self.rows) + self.close + self.tail
-
     def chunks(self, batch: int = 2000):
         """The sheet's XML as UTF-8 pieces, so a long sheet is never held twice more."""
         yield self.head.encode("utf-8")
