@@ -224,3 +224,24 @@ def test_template_fill_computes_in_libreoffice(tmp_path):
     got = [ws.cell(r, name_col).value for r in written]
     assert got == ["Ana Diaz" if i % 2 == 0 else "Bo Lee" for i in range(60)]
     assert {ws.cell(r, member_col).value for r in written} == {"Doe, Jane"}
+
+
+def test_a_workbook_saved_by_libreoffice(tmp_path):
+    """Another real writer (shared strings, its own XML habits): read, close, reopen."""
+    from libreoffice import convert, recalculate, soffice_or_skip
+    soffice_or_skip()
+    src = convert(build_workbook(tmp_path / "src.xlsx"), tmp_path / "lo", "xlsx")
+    w = read_workbook(src)
+    assert w.tables[C.TIMESHEET].first_row == 4
+    assert w.tables[C.TIMESHEET].rows[0]["Staff ID"] == "S1"
+    assert w.setup["BillingMonth"] == dt.date(2026, 10, 1)
+    out = tmp_path / "closed.xlsx"
+    data = outputs(n_summary=4, n_claim=2)
+    write_tables(src, out, data)
+    owned = owned_parts(src, OUTPUTS)
+    ra, rb = raw_members(src), raw_members(out)
+    assert [n for n in ra if n not in owned and ra[n] != rb[n]] == []
+    back = openpyxl.load_workbook(recalculate(out, tmp_path / "recalc.xlsx"), data_only=True)
+    ws = back[C.SUMMARY]
+    assert [ws.cell(r, 2).value for r in range(2, 6)] == ["M0", "M1", "M2", "M3"]
+    assert ws["M2"].value == 4          # SUMIFS over the Units written for G9008 (1 unit each)
