@@ -242,3 +242,21 @@ def test_failed_write_leaves_the_destination_as_it_was(tmp_path):
         package.atomic_write(str(out), boom)
     assert out.read_bytes() == b"previous close"
     assert not list(tmp_path.glob("*.tmp")) and sha(src) == before
+
+
+def test_an_opendocument_spreadsheet(tmp_path):
+    p = tmp_path / "month.xlsx"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    check_refused(p, "OpenDocument spreadsheet (.ods)", "save it as .xlsx")
+
+
+def test_an_xlsb_workbook(tmp_path):
+    p = tmp_path / "month.xlsb"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.bin"/></Relationships>')
+        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    check_refused(p, "binary workbook (.xlsb)")

@@ -150,9 +150,15 @@ def read_structure(pkg: Package) -> Structure:
             if typ.endswith(REL_OFFICE_DOC):
                 wb_part = target
                 break
+    if wb_part is not None and wb_part.endswith(".bin"):
+        raise WorkbookError(pkg.path, "is an Excel binary workbook (.xlsb); open it in Excel and "
+                                      "save it as .xlsx (Excel Workbook)")
     if wb_part is None or not pkg.has(wb_part):
         if pkg.has("xl/workbook.xml"):
             wb_part = "xl/workbook.xml"
+        elif pkg.has("mimetype") and b"opendocument" in pkg.read("mimetype")[:200]:
+            raise WorkbookError(pkg.path, "is an OpenDocument spreadsheet (.ods); save it as .xlsx "
+                                          "(Excel Workbook) and try again")
         else:
             raise WorkbookError(pkg.path, "is not an Excel workbook: it has no workbook part "
                                           "(xl/workbook.xml)")
