@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from ecm_xl import contract as C
 from ecm_xl import api, demo, excel
 from ecm_xl.tables import output_tables
-from xl_apply import SUPPORTED, apply_actions
+from xl_apply import SUPPORTED
 from xl_books import contract_workbook, fill_template, table_rows
 from xl_close import excel_close, headless_close, norm, output_values
 from xl_payload import actions, make_book, payload_from_xlsx

@@ -5,7 +5,8 @@ setValues, rangeClearContents, setNumberFormat, resizeTable, activateSheet
 and alert. Any other action fails the test, since the Excel layer promises
 to send only these.
 
-setValues treats text like typed input, as Excel does with values set
+A setValues or clear that lands on a formula cell fails: the template's
+formulas must survive every close. setValues treats text like typed input, as Excel does with values set
 through Office.js or COM: in a cell formatted as Text ("@") text stays text;
 elsewhere "2026-10-05" becomes a date, "12.5" a number, and a leading
 apostrophe marks text (the apostrophe itself is not stored).
@@ -47,10 +48,19 @@ def typed(value, number_format: str):
 
 
 def _cells(ws, a):
+    """The cells an action covers. Overwriting a formula of the template fails the test:
+    formulas live in the template, and the Excel layer must leave them alone."""
     r0, c0 = a["start_row"] + 1, a["start_column"] + 1
     for i in range(a["row_count"]):
         for j in range(a["column_count"]):
-            yield i, j, ws.cell(r0 + i, c0 + j)
+            cell = ws.cell(r0 + i, c0 + j)
+            if a["func"] != "setNumberFormat" and (cell.data_type == "f" or _is_formula(cell.value)):
+                raise AssertionError(f"{a['func']} would overwrite the formula in {ws.title}!{cell.coordinate}")
+            yield i, j, cell
+
+
+def _is_formula(value) -> bool:
+    return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
 def apply_actions(wb, actions) -> list:
