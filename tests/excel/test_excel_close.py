@@ -285,3 +285,19 @@ def test_an_output_table_with_a_totals_row_is_refused_before_anything_is_written
     with pytest.raises(excel.ExcelError, match=r"^in.xlsx: the Exceptions table has a totals row; turn it off "):
         excel.monthly_close(book, close_date=CLOSE)
     assert actions(book) == []
+
+
+def test_blank_cells_sent_as_null_give_the_same_close(tmp_path):
+    """Office.js clients send an empty cell as "", the VBA client as null."""
+    m = demo.make_month(9, members=30)
+    payload = payload_from_xlsx(month_book(tmp_path / "in.xlsx", m))
+    office = make_book(payload)
+    want = excel.monthly_close(office, close_date=CLOSE)
+    vba = dict(payload, client="VBA")
+    vba["sheets"] = [dict(s, values=[[None if v == "" else v for v in row] for row in s["values"]])
+                     for s in payload["sheets"]]
+    assert any(v is None for s in vba["sheets"] for row in s["values"] for v in row)
+    book = make_book(vba)
+    got = excel.monthly_close(book, close_date=CLOSE)
+    assert got.totals == want.totals and got.problems == want.problems
+    assert actions(book) == actions(office)
