@@ -178,3 +178,15 @@ def test_new_workbook_is_all_or_nothing(tmp_path, monkeypatch):
         api.new_workbook(out, staff=STAFF, overwrite=True)
     assert sha256(out) == before                                  # the old workbook is still whole
     assert [p.name for p in tmp_path.iterdir()] == ["W.xlsx"]     # and no temporary file is left
+
+
+def test_fill_reads_a_semicolon_csv_in_windows_encoding(tmp_path):
+    wb = small_workbook(tmp_path / "W.xlsx", entries=[])
+    text = ("Fecha de servicio;Date;Staff ID;Member ID;Service;Contact;Minutes;Notes\r\n"
+            ";10/5/2026;C1;91000001A;ECM service;In person;61;visita a domicilio, señora\r\n")
+    (tmp_path / "e.csv").write_bytes(text.encode("cp1252"))
+    report = api.fill_workbook(wb, tmp_path / "e.csv")
+    assert report.rows == [2] and report.ignored_columns == ("Fecha de servicio",)
+    row = read_workbook(wb).tables[C.TIMESHEET].rows[0]
+    assert row["Notes"] == "visita a domicilio, señora" and row["Minutes"] == 61
+    assert api.close_workbook(wb, close_date=CLOSE_DATE).result.totals.units == 2    # 61 min -> 2 units
