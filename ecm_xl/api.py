@@ -400,11 +400,21 @@ def table_rows(source, wanted, *, required=(), either=(), sheet=None, prefer=Non
         mapping, ignored = match_columns("rows", headers, wanted, required, either)
         rename = {headers[i]: h for i, h in mapping.items()}
         records = ({rename[k]: v for k, v in r.items() if k in rename} for r in source)
-    rows = []
+    rows, seen = [], {}   # a month repeats its dates, times and labels: clean each once
+
+    def clean(h, v):
+        key = (h, v.__class__, v)
+        try:
+            return seen[key]
+        except KeyError:
+            out = seen[key] = clean_value(h, v)
+            return out
+        except TypeError:   # an unhashable value
+            return clean_value(h, v)
     for rec in records:
-        row = {h: clean_value(h, v) for h, v in rec.items()}
-        if any(v is not None for v in row.values()):
-            rows.append({h: v for h, v in row.items() if v is not None})
+        row = {h: c for h, v in rec.items() if (c := clean(h, v)) is not None}
+        if row:
+            rows.append(row)
     return rows, ignored
 
 
