@@ -116,7 +116,7 @@ def main(ctx, debug):
 @profile_option
 @click.pass_context
 def new(ctx, out, month, staff, members, sets, force, profile):
-    """Make a fresh workbook from the template, with Setup and rosters filled.
+    """Make a new month's workbook: Setup and rosters filled.
 
     Columns of the roster files are matched by header, ignoring case and spacing.
 
@@ -152,7 +152,7 @@ def new(ctx, out, month, staff, members, sets, force, profile):
 @profile_option
 @click.pass_context
 def fill(ctx, workbook, entries, sheet, out, profile):
-    """Append time entries to the workbook's Timesheet table.
+    """Add time entries to the Timesheet table.
 
     Columns are matched by header, ignoring case and spacing; Date, Staff ID,
     Member ID, Service, Contact and Minutes (or Start and End) are required.
@@ -181,7 +181,7 @@ def fill(ctx, workbook, entries, sheet, out, profile):
 @profile_option
 @click.pass_context
 def close(ctx, workbook, out, in_place, month, close_date, profile):
-    """Close the month: write the Summary, Claim and Exceptions tables.
+    """Close the month: Summary, Claim and Exceptions.
 
     The results go into a copy, <name>.closed.xlsx beside the workbook; the
     workbook itself is never changed unless --in-place is given. Closing a
@@ -214,7 +214,7 @@ def close(ctx, workbook, out, in_place, month, close_date, profile):
 @profile_option
 @click.pass_context
 def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, profile):
-    """Close every workbook in a folder (or matching a glob).
+    """Close every workbook in a folder or glob.
 
     One bad workbook never stops the others: each file gets a row in
     OUT_DIR/batch_report.csv (status ok / bad file / failed, with the reason),
@@ -253,7 +253,7 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
               help="Date the close as this day (default 2026-11-30, so the result never changes).")
 @click.pass_context
 def demo(ctx, dir, seed, close_date):
-    """Build a realistic sample month, fill it, close it, and print the result.
+    """Build, fill and close a realistic sample month.
 
     About 40 members, six staff of both types and several hundred time entries
     that touch every billing rule: outreach before and after enrollment, an
@@ -282,7 +282,7 @@ def demo(ctx, dir, seed, close_date):
 @profile_option
 @click.pass_context
 def export(ctx, workbook, fmt, out, control_number, close_date, profile):
-    """Export a closed workbook's claim lines as an 837P file or CSV.
+    """Export claim lines as an 837P file or CSV.
 
     The workbook must be closed, and its Claim sheet must still match its
     timesheet (close it again after any change).
@@ -305,7 +305,7 @@ def export(ctx, workbook, fmt, out, control_number, close_date, profile):
 @profile_option
 @click.pass_context
 def template(ctx, out, profile):
-    """Write the blank workbook template (for a plan profile) to OUT.xlsx.
+    """Write the blank workbook template to OUT.xlsx.
 
     \b
     Example:
