@@ -320,7 +320,28 @@ def template(ctx, out, profile):
         click.echo(f"Wrote {path} ({prof.id} {prof.version})")
 
 
-# `ecm-xl init` (install the workbook's Excel button, ecm_xl.excel) is added here by the integrator.
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("folder", metavar="[DIR]", required=False, default=".", type=click.Path(file_okay=False))
+@click.option("--xlsm", is_flag=True,
+              help="Write a macro-enabled .xlsm (Windows needs it to Import Functions =ECM_CODE / =ECM_UNITS).")
+@profile_option
+@click.pass_context
+def init(ctx, folder, xlsm, profile):
+    """Write ECM_Timesheet.xlsx and ECM_Timesheet.py into DIR for the desktop xlwings add-in.
+
+    Then open the workbook in Excel, fill it in, and click xlwings > Run main:
+    the month closes inside the workbook. Nothing is overwritten. See docs/excel.md.
+
+    \b
+    Example:
+      ecm-xl init C:\\Clinic --xlsm
+    """
+    with _errors(ctx):
+        from .excel_init import init_project
+        book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
+        click.echo(f"Wrote {book}\nWrote {script}\n"
+                   f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
 
 
 if __name__ == "__main__":  # pragma: no cover
