@@ -1,5 +1,9 @@
 """`ecm-xl init` through the CLI runner: the add-in's workbook and script, never overwriting."""
+import importlib.util
+
 from click.testing import CliRunner
+
+from ecm_xl import addin
 
 from ecm_xl.cli import main
 from ecm_xl.xlsx import read_workbook
@@ -10,7 +14,10 @@ def test_init_writes_the_workbook_and_its_run_main_script(tmp_path):
     assert res.exit_code == 0, res.output
     book, script = tmp_path / "clinic" / "ECM_Timesheet.xlsx", tmp_path / "clinic" / "ECM_Timesheet.py"
     assert "Run main" in res.output and book.is_file()
-    assert "def main" in script.read_text() or "import main" in script.read_text()
+    spec = importlib.util.spec_from_file_location("ECM_Timesheet", script)  # as the add-in imports it
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main is addin.main
     wb = read_workbook(book)
     assert {"Staff", "Members", "Timesheet", "Summary", "Claim", "Exceptions"} <= set(wb.tables)
 
