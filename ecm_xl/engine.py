@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import math
 from collections import defaultdict
+from operator import itemgetter
 from typing import Iterable, NamedTuple
 
 from . import contract as C
@@ -294,89 +295,103 @@ def _memo(read):
     return get
 
 
-class _Readers(NamedTuple):
-    date: object
-    time: object
-    minutes: object
-    text: object
-    code: object
-    service: object
-    contact: object
-    activity: object
-    pos: object
-    approved: object
+def by_value(values: list, read) -> list:
+    """[read(v) for v in values], reading each distinct value once.
 
-
-def _readers(profile: Profile, activities: dict) -> _Readers:
-    def activity(v):
-        typed = V.text(v)
-        return (typed, activities.get(fold(typed))) if typed else ("", None)
-
-    return _Readers(
-        date=_memo(V.to_date), time=_memo(V.to_time), minutes=_memo(V.to_minutes),
-        text=_memo(V.text), code=_memo(V.code),
-        service=_memo(lambda v: (V.text(v), canonical(profile.services, V.text(v)))),
-        contact=_memo(lambda v: (V.text(v), profile.contact(V.text(v)))),
-        activity=_memo(activity), pos=_memo(_pos_text),
-        approved=_memo(lambda v: V.to_bool(v, profile.approval_yes, profile.approval_no)))
+    Column by column, a month's cells repeat the same dates, labels and
+    minutes thousands of times; a dict lookup per cell is far cheaper than a
+    call. Falls back to one call per cell for unhashable values, and for
+    columns holding True/False (True == 1 would share an entry with 1)."""
+    try:
+        distinct = set(values)
+    except TypeError:
+        return [read(v) for v in values]
+    if any(v.__class__ is bool for v in distinct):
+        return [read(v) for v in values]
+    seen = {v: read(v) for v in distinct}
+    return list(map(seen.__getitem__, values))
 
 
 def read_timesheet(table: Table, profile: Profile, activities: dict):
     """Timesheet rows -> (entries, problems, minutes by row for every non-blank row)."""
     entries, problems, minutes_in = [], [], {}
-    rd = _readers(profile, activities)
-    is_blank = V.is_blank
+    rows = table.rows
     services = " or ".join(profile.services)
     contacts = ", ".join(c.name for c in profile.contacts)
-    for row, r in _rows(table):
-        get = r.get
-        if is_blank(get("Date")) and all(is_blank(get(k)) for k in _KEY_CELLS):
+
+    def column(name, read):
+        try:  # rows from a reader share one set of keys: fetch the column in C
+            cells = list(map(itemgetter(name), rows))
+        except KeyError:
+            cells = [r.get(name) for r in rows]
+        return by_value(cells, read)
+
+    def label(read):
+        return lambda v: (V.text(v), read(V.text(v)))
+
+    blank = {k: column(k, V.is_blank) for k in _KEY_CELLS + ("Approved",)}
+    dates = column("Date", V.to_date)
+    staff_ids = column("Staff ID", V.text)
+    member_ids = column("Member ID", V.text)
+    service_of = column("Service", label(lambda t: canonical(profile.services, t)))
+    contact_of = column("Contact", label(profile.contact))
+    activity_of = column("Activity", label(lambda t: activities.get(fold(t)) if t else None))
+    starts = column("Start", V.to_time)
+    ends = column("End", V.to_time)
+    minutes_of = column("Minutes", V.to_minutes)
+    places = column("Place of Service", _pos_text)
+    approvals = column("Approved", lambda v: V.to_bool(v, profile.approval_yes, profile.approval_no))
+    hcpcs = column("HCPCS", V.code)
+    mod1 = column("Modifier 1", V.code)
+    mod2 = column("Modifier 2", V.code)
+    notes = column("Notes", V.text)
+    key_blanks = [blank[k] for k in _KEY_CELLS]
+    date_blank = blank["Date"]
+
+    for i, row in enumerate(range(table.first_row, table.first_row + len(rows))):
+        if date_blank[i] and all(b[i] for b in key_blanks):
             continue  # a blank row, or one with only notes or helper formulas
         errs = []  # (rule, column, reason)
 
-        raw = get("Date")
-        date, e = rd.date(raw) if not is_blank(raw) else (None, None)
+        date, e = dates[i] if not date_blank[i] else (None, None)
         if date is None:
             errs.append(("R11", "Date", f"Date {e}." if e else "Date is blank."))
-        staff_id = rd.text(get("Staff ID"))
-        member_id = rd.text(get("Member ID"))
+        staff_id, member_id = staff_ids[i], member_ids[i]
         if not staff_id:
             errs.append(("R10", "Staff ID", "Staff ID is blank."))
         if not member_id:
             errs.append(("R10", "Member ID", "Member ID is blank."))
 
-        typed, service = rd.service(get("Service"))
+        typed, service = service_of[i]
         if service is None:
             errs.append(("R5", "Service", (f"Service {typed!r} is not" if typed else "Service is blank; it must be")
                          + f" {services}."))
-        typed, contact_rec = rd.contact(get("Contact"))
+        typed, contact_rec = contact_of[i]
         contact = contact_rec.name if contact_rec else None
         if contact is None:
             errs.append(("R5", "Contact", (f"Contact {typed!r} is not one of" if typed else
                                           "Contact is blank; pick one of") + f" {contacts}."))
 
-        typed, found = rd.activity(get("Activity"))
+        typed, found = activity_of[i]
         activity = found[0] if found else ""
         if typed and found is None:
             errs.append(("R7", "Activity", f"Activity {typed!r} is not on the Activities list, so it can't be "
                                            "told whether it is reimbursable. Pick one from the drop-down."))
 
         start = end = None
-        raw = get("Start")
-        if not is_blank(raw):
-            start, e = rd.time(raw)
+        if not blank["Start"][i]:
+            start, e = starts[i]
             if e:
                 errs.append(("R11", "Start", f"Start {e}."))
-        raw = get("End")
-        if not is_blank(raw):
-            end, e = rd.time(raw)
+        if not blank["End"][i]:
+            end, e = ends[i]
             if e:
                 errs.append(("R11", "End", f"End {e}."))
 
         minutes = None
-        raw_minutes = get("Minutes")
-        if not is_blank(raw_minutes):
-            minutes, e = rd.minutes(raw_minutes)
+        typed_minutes = not blank["Minutes"][i]
+        if typed_minutes:
+            minutes, e = minutes_of[i]
             if e:
                 errs.append(("R11", "Minutes", f"Minutes {e}."))
         elif start and end:
@@ -392,26 +407,24 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
             minutes = None
         minutes_in[row] = minutes or 0.0
 
-        pos = rd.pos(get("Place of Service"))
+        pos = places[i]
         if pos and pos not in profile.places_of_service:
             errs.append(("R6", "Place of Service", f"Place of service {pos!r} is not a place of service code."))
         approved = None
-        raw = get("Approved")
-        if not is_blank(raw):
-            approved, e = rd.approved(raw)
+        if not blank["Approved"][i]:
+            approved, e = approvals[i]
             if e:
                 errs.append(("R15", "Approved", f"Approved {e}."))
 
         if errs:
-            for rule, column, reason in errs:
-                problems.append(Problem(rule, ERROR, C.TIMESHEET, row, column, reason,
+            for rule, col, reason in errs:
+                problems.append(Problem(rule, ERROR, C.TIMESHEET, row, col, reason,
                                         date, staff_id or None, member_id or None, minutes))
             continue
         entry = Entry(row, date, staff_id, member_id, service, contact, activity, start, end, minutes, pos,
-                      rd.code(get("HCPCS")), rd.code(get("Modifier 1")), rd.code(get("Modifier 2")),
-                      approved, rd.text(get("Notes")))
+                      hcpcs[i], mod1[i], mod2[i], approved, notes[i])
         entries.append(entry)
-        if start and end and not is_blank(raw_minutes):
+        if start and end and typed_minutes:
             span = V.minutes_between(start, end)
             if span > 0 and abs(span - minutes) >= 1:
                 problems.append(_row_problem(entry, "R11", WARNING, "Minutes",
@@ -440,14 +453,15 @@ class Context(NamedTuple):
     unit_minutes: int
     filing_limit_days: int
     close_date: dt.date
+    codes: dict = {}          # row -> the Code R5 gives it, or None
 
 
-def derive_code(e: Entry, ctx: Context) -> Code | None:
+def derive_code(e: Entry, staff: dict, profile: Profile) -> Code | None:
     """The code R5 gives a row, or None when staff type or contact rule it out."""
-    s = ctx.staff.get(e.staff_id)
+    s = staff.get(e.staff_id)
     if s is None or s.staff_type is None:
         return None
-    return ctx.profile.code_for(s.staff_type, e.service, e.contact)
+    return profile.code_for(s.staff_type, e.service, e.contact)
 
 
 def check_references(entries, ctx):
@@ -479,7 +493,7 @@ def check_codes(entries, ctx):
                                     f"Staff {e.staff_id} has no valid Staff Type on the Staff sheet (row {s.row}), "
                                     "so the code can't be chosen."))
             continue
-        code = derive_code(e, ctx)
+        code = ctx.codes[e.row]
         if code is None:
             out.append(_row_problem(e, "R5", ERROR, "Service",
                                     f"The plan's code table has no code for {s.staff_type} staff, {e.service}, {e.contact}."))
@@ -651,28 +665,33 @@ def _group(billed, codes, ctx, rates):
         groups[(e.member_id, e.date.replace(day=1), codes[e.row].key)].append(e)
     summary, lines, problems = [], [], []
     by_claim = defaultdict(list)
+    names = {}
     for key in sorted(groups, key=lambda k: (k[1], k[0], k[2])):
         member_id, month, code_key = key
         rows = groups[key]
         code = codes[rows[0].row]
-        member = ctx.members[member_id]
+        name = names.get(member_id)
+        if name is None:
+            name = names[member_id] = ctx.members[member_id].name
         minutes = round(sum(e.minutes for e in rows), 4)
         outreach = code.service == ctx.profile.outreach_service
         units = len(rows) if outreach else units_for(minutes, ctx.unit_minutes)
         rate = rates.get(code_key)
         charge = round(units * rate, 2) if rate is not None else None
-        summary.append(SummaryRow(month, member_id, member.name, *code_key, minutes,
+        summary.append(SummaryRow(month, member_id, name, *code_key, minutes,
                                   round(minutes / 60, 2), units, charge))
         by_claim[(month, member_id)].append((code, rows, minutes, units, rate, charge))
+    default_place = {c.name: (ctx.setup.default_place_of_service if c.mode == "in_person" else "")
+                     or c.place_of_service for c in ctx.profile.contacts}
     for (month, member_id), groups_ in sorted(by_claim.items()):
         member = ctx.members[member_id]
         cid = claim_id(ctx.setup.billing_npi, month, member_id)
         dx = member.diagnosis or ctx.setup.default_diagnosis
         for n, (code, rows, minutes, units, rate, charge) in enumerate(groups_, start=1):
             line = ClaimLine(
-                claim_id=cid, line=n, member_id=member_id, member_name=member.name, birth_date=member.birth_date,
+                claim_id=cid, line=n, member_id=member_id, member_name=names[member_id], birth_date=member.birth_date,
                 from_date=min(e.date for e in rows), to_date=max(e.date for e in rows),
-                place_of_service=_place_of_service(rows, ctx), hcpcs=code.hcpcs, modifier_1=code.modifier_1,
+                place_of_service=_place_of_service(rows, default_place), hcpcs=code.hcpcs, modifier_1=code.modifier_1,
                 modifier_2=code.modifier_2, units=units, rate=rate, charge=charge, diagnosis=dx,
                 billing_npi=ctx.setup.billing_npi, tax_id=ctx.setup.tax_id, minutes=minutes,
                 source_rows=tuple(sorted(e.row for e in rows)))
@@ -691,16 +710,14 @@ def _group(billed, codes, ctx, rates):
     return summary, lines, _dedupe(problems)
 
 
-def _place_of_service(rows, ctx) -> str:
-    """The rows' own place, else the default for the contact; most minutes wins."""
+def _place_of_service(rows, default_place: dict) -> str:
+    """The rows' own place, else the default for the contact (Setup's for in
+    person, the profile's otherwise); the place with the most minutes wins."""
     weight = defaultdict(float)
     for e in rows:
-        pos = e.place_of_service
-        if not pos:
-            mode = ctx.profile.contact(e.contact).mode
-            pos = (ctx.setup.default_place_of_service if mode == "in_person" else "") \
-                or ctx.profile.place_of_service_for(e.contact)
-        weight[pos] += e.minutes
+        weight[e.place_of_service or default_place[e.contact]] += e.minutes
+    if len(weight) == 1:
+        return next(iter(weight))
     return max(sorted(weight), key=lambda p: weight[p])
 
 
@@ -742,7 +759,8 @@ def close_month(timesheet, staff, members, setup: dict | None = None, profile: P
     ctx = Context(profile, setup_rec, staff_map, member_map, acts,
                   setup_rec.unit_minutes or profile.unit_minutes,
                   setup_rec.filing_limit_days or profile.filing_limit_days,
-                  close_date or dt.date.today())
+                  close_date or dt.date.today(),
+                  {e.row: derive_code(e, staff_map, profile) for e in entries})
     for check in CHECKS:
         problems += check(entries, ctx)
     dupes = check_duplicates(entries, ctx)
@@ -751,8 +769,7 @@ def close_month(timesheet, staff, members, setup: dict | None = None, profile: P
 
     refused = {p.row for p in problems if p.sheet == C.TIMESHEET and p.severity == ERROR}
     billed = [e for e in entries if e.row not in refused]
-    codes_by_row = {e.row: derive_code(e, ctx) for e in billed}
-    summary, lines, p = _group(billed, codes_by_row, ctx, rates)
+    summary, lines, p = _group(billed, ctx.codes, ctx, rates)
     problems += p
     problems.sort(key=lambda q: (SHEET_ORDER.get(q.sheet, 9), q.row or 0, int(q.rule[1:]), q.column or ""))
 
