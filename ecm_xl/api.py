@@ -36,7 +36,7 @@ from typing import Callable, NamedTuple
 from . import contract as C
 from . import values as V
 from .data import ERROR, CloseResult, Table
-from .engine import close_month, fill_codes
+from .engine import close_month, fill_codes, gc_paused
 from .profile import Profile, fold, load_profile
 from .tables import defuse, output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_tables
@@ -625,9 +625,10 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
     if not dst.parent.exists():
         raise InputError(dst, f"can't be written: folder {dst.parent} does not exist")
     month_date = parse_month(month)
-    wb = read_workbook(path)
-    result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
-    write_tables(path, dst, output_tables(result))
+    with gc_paused():  # read, bill and write allocate per row and free nothing until done
+        wb = read_workbook(path)
+        result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
+        write_tables(path, dst, output_tables(result))
     return CloseReport(str(path), str(dst), result, time.perf_counter() - start)
 
 
