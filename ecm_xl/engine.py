@@ -662,42 +662,44 @@ def source_rows_text(rows) -> str:
 
 
 def _group(billed, codes, ctx, rates):
+    """R2/R3: one group per member, month and code; care minutes round up once."""
     groups = defaultdict(list)
+    month_of = {}
     for e in billed:
-        groups[(e.member_id, e.date.replace(day=1), codes[e.row].key)].append(e)
+        month = month_of.get(e.date)
+        if month is None:
+            month = month_of[e.date] = e.date.replace(day=1)
+        groups[(month, e.member_id, codes[e.row])].append(e)
     summary, lines, problems = [], [], []
     by_claim = defaultdict(list)
     names = {}
-    for key in sorted(groups, key=lambda k: (k[1], k[0], k[2])):
-        member_id, month, code_key = key
+    outreach_service, unit_minutes = ctx.profile.outreach_service, ctx.unit_minutes
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].key)):
+        month, member_id, code = key
         rows = groups[key]
-        code = codes[rows[0].row]
         name = names.get(member_id)
         if name is None:
             name = names[member_id] = ctx.members[member_id].name
-        minutes = round(sum(e.minutes for e in rows), 4)
-        outreach = code.service == ctx.profile.outreach_service
-        units = len(rows) if outreach else units_for(minutes, ctx.unit_minutes)
-        rate = rates.get(code_key)
+        minutes = round(math.fsum([e.minutes for e in rows]), 4)
+        units = len(rows) if code.service == outreach_service else units_for(minutes, unit_minutes)
+        rate = rates.get(code.key)
         charge = round(units * rate, 2) if rate is not None else None
-        summary.append(SummaryRow(month, member_id, name, *code_key, minutes,
-                                  round(minutes / 60, 2), units, charge))
+        summary.append(SummaryRow(month, member_id, name, code.hcpcs, code.modifier_1, code.modifier_2,
+                                  minutes, round(minutes / 60, 2), units, charge))
         by_claim[(month, member_id)].append((code, rows, minutes, units, rate, charge))
     default_place = {c.name: (ctx.setup.default_place_of_service if c.mode == "in_person" else "")
                      or c.place_of_service for c in ctx.profile.contacts}
-    for (month, member_id), groups_ in sorted(by_claim.items()):
+    npi, tax_id, default_dx = ctx.setup.billing_npi, ctx.setup.tax_id, ctx.setup.default_diagnosis
+    for (month, member_id), groups_ in by_claim.items():  # already in month, member order
         member = ctx.members[member_id]
-        cid = claim_id(ctx.setup.billing_npi, month, member_id)
-        dx = member.diagnosis or ctx.setup.default_diagnosis
+        cid = claim_id(npi, month, member_id)
+        dx = member.diagnosis or default_dx
         for n, (code, rows, minutes, units, rate, charge) in enumerate(groups_, start=1):
-            line = ClaimLine(
-                claim_id=cid, line=n, member_id=member_id, member_name=names[member_id], birth_date=member.birth_date,
-                from_date=min(e.date for e in rows), to_date=max(e.date for e in rows),
-                place_of_service=_place_of_service(rows, default_place), hcpcs=code.hcpcs, modifier_1=code.modifier_1,
-                modifier_2=code.modifier_2, units=units, rate=rate, charge=charge, diagnosis=dx,
-                billing_npi=ctx.setup.billing_npi, tax_id=ctx.setup.tax_id, minutes=minutes,
-                source_rows=tuple(sorted(e.row for e in rows)))
-            lines.append(line)
+            dates = [e.date for e in rows]
+            lines.append(ClaimLine(
+                cid, n, member_id, names[member_id], member.birth_date, min(dates), max(dates),
+                _place_of_service(rows, default_place), code.hcpcs, code.modifier_1, code.modifier_2,
+                units, rate, charge, dx, npi, tax_id, minutes, tuple(sorted([e.row for e in rows]))))
             first = rows[0]
             if rate is None:
                 problems.append(Problem("R5", WARNING, C.TIMESHEET, first.row, "HCPCS",
