@@ -179,30 +179,49 @@ def run_batch(count: int, repeat: int, work: Path) -> tuple:
         times[workers] = best(go, repeat)
         print(f"  batch of {count}, {workers} worker(s): {times[workers]:.2f}s "
               f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr)
-    return count, times[1], times[2], cpu_control(repeat)
+    return count, times[1], times[2], cpu_control(repeat, work)
 
 
-def _burn(n: int) -> int:
+CONTROL = """
+import sys, time
+from concurrent.futures import ProcessPoolExecutor
+
+def burn(n):
     total = 0
     for i in range(n):
         total += i * i
     return total
 
+def best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
 
-def cpu_control(repeat: int) -> float:
+if __name__ == "__main__":
+    jobs, repeat = [2_000_000] * 8, int(sys.argv[1])
+    one = best(lambda: [burn(n) for n in jobs], repeat)
+    def two():
+        with ProcessPoolExecutor(2) as pool:
+            list(pool.map(burn, jobs))
+    print(one / best(two, repeat))
+"""
+
+
+def cpu_control(repeat: int, work: Path) -> float:
     """What 2 processes gain over 1 on this machine right now, for pure Python CPU work.
 
     The ceiling for the batch speedup: on a machine whose other CPU is busy it
-    is well under 2x, and the batch can't beat it.
+    is well under 2x, and the batch can't beat it. Run in a fresh process, as
+    the batch is (a child forked from this large process would pay for
+    copying its pages).
     """
-    from concurrent.futures import ProcessPoolExecutor
-    jobs = [2_000_000] * 8
-    one = best(lambda: [_burn(n) for n in jobs], repeat)
-
-    def two():
-        with ProcessPoolExecutor(2) as pool:
-            list(pool.map(_burn, jobs))
-    return one / best(two, repeat)
+    script = work / "cpu_control.py"
+    script.write_text(CONTROL)
+    done = subprocess.run([sys.executable, str(script), str(repeat)], check=True, capture_output=True, text=True)
+    return float(done.stdout.strip())
 
 
 def table(rows, batch) -> str:
