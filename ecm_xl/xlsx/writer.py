@@ -18,6 +18,8 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
+from itertools import repeat
+from operator import attrgetter, itemgetter
 
 from .package import Package, WorkbookError, write_package
 from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure
@@ -128,52 +130,90 @@ def cell_xml(ref: str, style: int, value, formula: str | None = None) -> str:
     return value_xml(head, style, value)
 
 
-def table_row_cells(values, sn: str, heads, texts: dict) -> list:
-    """The <c> elements of one table row (the hot loop of a close, so its dispatch is inline).
+# A cell rendered before its row is known holds ROW_MARK where the row number goes.
+# No cell XML can hold it otherwise: text drops control characters, and formulas
+# come from XML parts, where NUL cannot appear.
+ROW_MARK = "\x00"
+_ONE_RENDERING = {str, type(None), _DATE}     # types whose equal values render alike
+_NUMBERS = {int, float, bool}                 # equal across types (1 == 1.0 == True), rendered apart
 
-    heads: per table column (letters, ' s="N"' or '', style, index into values or None
-    for a column the values lack, escaped formula or None). texts caches each distinct text's <is> element (codes, IDs and
-    names repeat). Every value goes through the same rules as value_xml.
+
+def column_cells(values: list, head: str, styled) -> list:
+    """The <c> element of each value of one table column ('' for an omitted blank).
+
+    head is '<c r="B' + ROW_MARK + '" s="3"' (the row number is put in per row).
+    A column repeats its values (months, codes, IDs, names, dates), so each
+    distinct value is rendered once, as value_xml renders it, and the rest is a
+    lookup in C. Where equal values would be written differently (True == 1,
+    1e16 == 10**16, 0.0 == -0.0) or a type is not one of the usual ones, the
+    column is rendered cell by cell.
     """
-    out = []
-    append = out.append
-    for col, sa, styled, idx, f in heads:
+    kinds = set(map(type, values))
+    numbers = kinds & _NUMBERS
+    if kinds - _ONE_RENDERING - numbers or not _numbers_render_alike(numbers, values):
+        return [value_xml(head, styled, v) for v in values]
+    distinct = set(values)
+    if float in numbers and 0.0 in distinct and \
+            len({math.copysign(1.0, v) for v in values if v == 0.0}) > 1:
+        return [value_xml(head, styled, v) for v in values]
+    memo = _plain_texts(distinct, head) if kinds <= _TEXT_KINDS else None
+    if memo is None:
+        memo = {v: value_xml(head, styled, v) for v in distinct}
+    else:
+        blank = value_xml(head, styled, None)
+        memo.update((v, blank) for v in (None, "") if v in distinct)
+    return list(map(memo.__getitem__, values))
+
+
+def _numbers_render_alike(numbers: set, values: list) -> bool:
+    """Whether equal numbers of these types are written alike (so one rendering serves)."""
+    if len(numbers) <= 1:
+        return True
+    if numbers != {int, float}:
+        return False        # True == 1 == 1.0, but True is written as a boolean
+    # an int and an equal float are both written as digits while below 1e16
+    return max(map(abs, [v for v in values if v.__class__ is int])) < 10 ** 15
+
+
+_TEXT_KINDS = {str, type(None)}
+_NOT_PLAIN_CHARS = re.compile("[&<>\x00-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _plain_texts(distinct: set, head: str):
+    """{text: its string cell} when no text needs what text_xml does, else None.
+
+    The texts are checked at once (for what _NOT_PLAIN finds in one), so each is
+    then only wrapped; otherwise value_xml renders each.
+    """
+    texts = [v for v in distinct if v]
+    if not texts:
+        return {}
+    joined = "".join(texts)
+    if _NOT_PLAIN_CHARS.search(joined) is not None or "_x" in joined \
+            or max(map(len, texts)) > MAX_TEXT or list(map(str.strip, texts)) != texts:
+        return None     # (a text ending in '_' before one starting with 'x' only costs the fast path)
+    start = f'{head} t="inlineStr"><is><t>'
+    return dict(zip(texts, map(start.__add__, map(str.__add__, texts, repeat("</t></is></c>")))))
+
+
+def table_bodies(rows: list, heads) -> list:
+    """Each row's cells as one string, with ROW_MARK for its row number.
+
+    heads: per table column (letters, ' s="N"' or '', style, index into each row's
+    values or None for a column the values lack, escaped formula or None).
+    Built column by column (see column_cells), then joined row by row in C.
+    """
+    n = len(rows)
+    cols = []
+    for letters, sa, styled, idx, f in heads:
+        head = f'<c r="{letters}{ROW_MARK}"{sa}'
         if f is not None:
-            append(f'<c r="{col}{sn}"{sa}><f>{f}</f></c>')
-            continue
-        v = values[idx] if idx is not None else None
-        t = type(v)
-        if t is str:
-            if v:
-                x = texts.get(v)
-                if x is None:
-                    if len(v) <= MAX_TEXT and _NOT_PLAIN.search(v) is None:
-                        x = texts[v] = f"<is><t>{v}</t></is>"
-                    else:
-                        x = texts[v] = text_xml(v)
-                append(f'<c r="{col}{sn}"{sa} t="inlineStr">{x}</c>')
-                continue
-        elif t is float:
-            if v == v and v not in _INF:
-                r = repr(v)
-                if r.endswith(".0"):
-                    r = r[:-2]
-                append(f'<c r="{col}{sn}"{sa}><v>{r}</v></c>')
-                continue
-        elif t is int:
-            append(f'<c r="{col}{sn}"{sa}><v>{v}</v></c>')
-            continue
-        elif t is _DATE:
-            append(f'<c r="{col}{sn}"{sa}><v>{v.toordinal() - _EPOCH_ORDINAL}</v></c>')
-            continue
-        elif v is not None:
-            x = value_xml(f'<c r="{col}{sn}"{sa}', styled, v)
-            if x:
-                append(x)
-            continue
-        if styled:
-            append(f'<c r="{col}{sn}"{sa}/>')
-    return out
+            cols.append(repeat(f"{head}><f>{f}</f></c>", n))
+        elif idx is None:
+            cols.append(repeat(value_xml(head, styled, None), n))
+        else:
+            cols.append(column_cells(list(map(itemgetter(idx), rows)), head, styled))
+    return list(map("".join, zip(*cols))) if cols else [""] * n
 
 
 # -- sheet XML ----------------------------------------------------------------------
@@ -191,6 +231,9 @@ class Row:
         """The row's cells as XML (derived from raw, so a big sheet is held once)."""
         m = _ROW.match(self.raw)
         return m.group(2) if m else None
+
+
+_ROW_NUM = attrgetter("num")
 
 
 def _cells(inner: str | None, rownum: int) -> list:
@@ -294,8 +337,12 @@ class SheetXml:
                     styles[col] = _style(a)
         return styles
 
-    def replace_rows(self, lo: int, hi: int, build):
-        """Rebuild rows lo..hi: build(rownum, Row or None) -> Row or None (drops it)."""
+    def replace_rows(self, lo: int, hi: int, build, fresh=None):
+        """Rebuild rows lo..hi: build(rownum, Row or None) -> Row or None (drops it).
+
+        fresh, when given, makes the rows the sheet lacks all at once:
+        fresh(row numbers) -> Rows (the same as build(num, None) for each, Nones left out).
+        """
         out, i, n = [], 0, len(self.rows)
         rows = self.rows
         while i < n and rows[i].num < lo:
@@ -305,12 +352,19 @@ class SheetXml:
         while i < n and rows[i].num <= hi:
             existing[rows[i].num] = rows[i]
             i += 1
-        for num in range(lo, hi + 1):
-            row = build(num, existing.get(num))
-            if row is not None:
-                out.append(row)
+        if fresh is None:
+            for num in range(lo, hi + 1):
+                row = build(num, existing.get(num))
+                if row is not None:
+                    out.append(row)
+        else:
+            for num, old in existing.items():
+                row = build(num, old)
+                if row is not None:
+                    out.append(row)
+            out.extend(fresh([num for num in range(lo, hi + 1) if num not in existing]))
         out.extend(rows[i:])
-        out.sort(key=lambda r: r.num)
+        out.sort(key=_ROW_NUM)
         self.rows = out
 
     def chunks(self, batch: int = 2000):
@@ -503,7 +557,7 @@ def write_tables(src, dst, tables: dict) -> None:
     with Package(src) as pkg:
         pkg.check_all_xml()
         st = read_structure(pkg)
-        sheets, parts, texts = {}, {}, {}
+        sheets, parts = {}, {}
         for name, (headers, rows) in tables.items():
             t = _writable_table(src, st, name, "to write the results to")
             cmap = _column_map(t, headers)
@@ -529,34 +583,39 @@ def write_tables(src, dst, tables: dict) -> None:
             short = [k for k, r in enumerate(rows) if len(r) < width]
             if short:
                 raise ValueError(f"{name} row {short[0] + 1} has fewer values than its {width} headers")
-            blank_row = [None] * width
-            blank_heads = [h[:4] + (None,) for h in heads]
+            bodies = table_bodies(rows, heads) if rows else \
+                table_bodies([[None] * width], [h[:4] + (None,) for h in heads])
             lo_span = (c1, c2)
             prefix, row_ns = sheet.prefix, sheet.row_ns
 
-            def build(num, row, rows=rows):
-                if num <= new_bottom:
-                    k = num - top
-                    if k < len(rows):
-                        new = table_row_cells(rows[k], str(num), heads, texts)
-                    else:                        # an empty result: one blank row keeps the styles
-                        new = table_row_cells(blank_row, str(num), blank_heads, texts)
-                else:
-                    new = []
+            def build(num, row, bodies=bodies):
+                # rows past the result are cleared; an empty result keeps one blank row
+                # with the styles (its body was built from one row of blanks, no formulas)
+                body = bodies[num - top].replace(ROW_MARK, str(num)) if num <= new_bottom else ""
                 if row is None:
-                    if not new:
+                    if not body:
                         return None
-                    body = "".join(new)
                     return Row(num, None, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
                 if row.inner:
                     cells = _cells(row.inner, num)
                     left = [raw for col, _a, _i, raw in cells if col < c1]
                     right = [raw for col, _a, _i, raw in cells if col > c2]
                     if left or right:
-                        return sheet.make_row(num, row.attrs, left + new + right)
-                return sheet.make_row(num, row.attrs, new, lo_span if new else None)
+                        return sheet.make_row(num, row.attrs, left + [body] + right)
+                return sheet.make_row(num, row.attrs, [body], lo_span if body else None)
 
-            sheet.replace_rows(top, max(old_bottom, new_bottom), build)
+            def fresh(nums, bodies=bodies):
+                out = []
+                for num in nums:
+                    if num <= new_bottom:
+                        body = bodies[num - top]
+                        if body:
+                            sn = str(num)
+                            out.append(Row(num, None, f'<{prefix}row r="{sn}"{row_ns}>'
+                                                      f'{body.replace(ROW_MARK, sn)}</{prefix}row>', lo_span))
+                return out
+
+            sheet.replace_rows(top, max(old_bottom, new_bottom), build, fresh)
             parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
         for part, sheet in sheets.items():
             used = sheet.used_range()
