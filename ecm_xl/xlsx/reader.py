@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from operator import itemgetter
 from typing import NamedTuple
 
 from .. import contract as C
@@ -276,38 +277,44 @@ _BLANK = {"": None}
 
 
 def _table_rows(grids, t: TableInfo) -> list:
+    """The table's data rows as dicts keyed by header, '' read as None, one per Excel row."""
     grid, r0, c0 = grids.get(t.sheet, ([], 0, 0))
     headers = t.headers
     width = len(headers)
     c1 = t.ref[0]
-    lpad = max(0, c0 - (c1 - 1))
+    lpad = max(0, c0 - (c1 - 1))          # table columns left of the grid (all empty there)
     a = max(0, c1 - 1 - c0)
     b = a + width - lpad
-    left = [None] * lpad
-    blank = dict.fromkeys(headers)
-    blank_get = _BLANK.get          # '' -> None, anything else as it is (in C, per cell)
-    rows = []
-    append = rows.append
-    for r in range(t.data_top, t.data_bottom + 1):
-        i = r - 1 - r0
-        if i < 0 or i >= len(grid):
-            append(dict(blank))
-            continue
-        vals = grid[i][a:b]
-        if lpad:
-            vals = left + vals
-        if len(vals) < width:
-            vals = vals + [None] * (width - len(vals))
-        append(dict(zip(headers, map(blank_get, vals, vals))))
+    i0, i1 = t.data_top - 1 - r0, t.data_bottom - r0      # grid indices [i0, i1)
+    above = min(max(0, -i0), t.data_bottom - t.data_top + 1)
+    body = grid[max(i0, 0):max(i1, 0)]
+    below = (t.data_bottom - t.data_top + 1) - above - len(body)
+    if body and (lpad or min(map(len, body)) < b):
+        # the table reaches past the sheet's used cells: pad each row to the table's width
+        left = [None] * lpad
+        body = [(left + r[a:b] + [None] * width)[:width] for r in body]
+    elif body and (a or len(body[0]) > b or max(map(len, body)) > b):
+        body = list(map(itemgetter(slice(a, b)), body))
+    get = _BLANK.get                      # '' -> None, anything else as it is (in C, per cell)
+    copy = dict.fromkeys(headers).copy    # a copy has the keys' final size: filling never resizes
+    rows = [copy() for _ in range(above + len(body) + below)]
+    for row, values in zip(rows[above:], body):
+        row.update(zip(headers, map(get, values, values)))
     return rows
 
 
-def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET)) -> WorkbookInput:
+def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=None) -> WorkbookInput:
     """Every table and Setup named cell of the workbook at `path`.
+
+    tables: the names of the tables whose rows to read (those the workbook has);
+    None reads every table. A sheet holding none of them and no Setup cell is not
+    read at all, so a close skips the Summary and Claim rows of an earlier close.
+    `headers` and `sheets` always cover every table.
 
     Raises WorkbookError (one line naming the file) for a bad file, a missing
     required table, or a required table missing a header of contract.REQUIRED.
     """
+    only = None if tables is None else {tables} if isinstance(tables, str) else set(tables)
     with Package(path) as pkg:
         pkg.check_all_xml()
         st = read_structure(pkg)
@@ -328,14 +335,13 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET)) -> Workbo
                 raise WorkbookError(path, f"the {name} table has no {cols} {word}")
         cells = setup_cells(st)
         cells = {k: v for k, v in cells.items() if v[0] in sheet_names}
+        read = [t for name, t in st.tables.items() if only is None or name in only]
         wanted = [s.name for s in st.sheets
-                  if s.part and (any(t.sheet == s.name for t in st.tables.values())
+                  if s.part and (any(t.sheet == s.name for t in read)
                                  or any(c[0] == s.name for c in cells.values()))]
         grids = _load_grids(pkg, wanted)
     setup = {k: _cell(grids, *v) for k, v in cells.items()}
-    tables, headers, sheets = {}, {}, {}
-    for name, t in st.tables.items():
-        tables[name] = Table(_table_rows(grids, t), t.data_top)
-        headers[name] = t.headers
-        sheets[name] = t.sheet
-    return WorkbookInput(str(path), setup, tables, headers, sheets)
+    rows = {t.name: Table(_table_rows(grids, t), t.data_top) for t in read}
+    headers = {name: t.headers for name, t in st.tables.items()}
+    sheets = {name: t.sheet for name, t in st.tables.items()}
+    return WorkbookInput(str(path), setup, rows, headers, sheets)
