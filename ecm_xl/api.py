@@ -626,7 +626,8 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
         raise InputError(dst, f"can't be written: folder {dst.parent} does not exist")
     month_date = parse_month(month)
     with gc_paused():  # read, bill and write allocate per row and free nothing until done
-        wb = read_workbook(path)
+        # only the tables the engine bills from: an earlier close's Summary and Claim are not parsed
+        wb = read_workbook(path, tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
         result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
         write_tables(path, dst, output_tables(result))
     return CloseReport(str(path), str(dst), result, time.perf_counter() - start)

@@ -139,3 +139,33 @@ def test_required_tables_are_checked(book):
     with pytest.raises(WorkbookError) as e:
         read_workbook(book, required=("Staff", "Visits"))
     assert str(e.value) == "book.xlsm: has no Visits sheet and no table named Visits"
+
+
+def test_tables_reads_only_the_tables_asked_for(book, tmp_path):
+    import zipfile
+    from _xlsx_fixtures import _sheet_parts
+    full = read_workbook(book)
+    some = read_workbook(book, tables=("Timesheet", "Codes"))
+    assert set(some.tables) == {"Timesheet", "Codes"}
+    assert some.tables["Timesheet"] == full.tables["Timesheet"]
+    assert some.tables["Codes"] == full.tables["Codes"]
+    assert some.setup == full.setup
+    assert some.headers == full.headers and some.sheets == full.sheets
+
+    # a sheet holding none of the tables asked for is never parsed: a damaged Claim
+    # sheet fails a full read but not a read of the input tables
+    with zipfile.ZipFile(book) as z:
+        claim_part = _sheet_parts(z)["Claim"]
+        parts = [(i, z.read(i)) for i in z.infolist()]
+    damaged = tmp_path / "damaged.xlsm"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            if info.filename == claim_part:
+                data = data.replace(b"</sheetData>", b"<row r=\"9\"><c r=\"A9\"><v>1</v></row></sheetData>")
+            z.writestr(info, data)
+    with pytest.raises(WorkbookError) as e:
+        read_workbook(damaged)
+    assert str(e.value).startswith("damaged.xlsm: cannot be read")
+    inputs = read_workbook(damaged, tables=("Staff", "Members", "Timesheet", "Codes", "Activities"))
+    assert inputs.tables["Timesheet"] == full.tables["Timesheet"]
+    assert "Claim" not in inputs.tables and inputs.headers["Claim"] == C.CLAIM_HEADERS
