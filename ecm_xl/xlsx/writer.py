@@ -253,6 +253,21 @@ def _cells(inner: str | None, rownum: int) -> list:
     return out
 
 
+_PLAIN_CELL_COLUMN = re.compile(r'<c r="([A-Z]{1,3})\d')
+
+
+def _only_cells_in(raw: str, letters: set) -> bool:
+    """True when every cell of a row's XML is in one of these columns (False: look closer).
+
+    Quick and one-sided: only cells written as Excel and this module write them
+    (unprefixed, r first) are placed; anything else answers False.
+    """
+    if ":c" in raw:
+        return False             # maybe a prefixed cell
+    cols = _PLAIN_CELL_COLUMN.findall(raw)
+    return raw.count("<c") == len(cols) and letters.issuperset(cols)
+
+
 def _style(attrs: str) -> int:
     m = _S_ATTR.search(attrs)
     return int(m.group(2)) if m else 0
@@ -267,6 +282,51 @@ def _has_value(inner: str | None) -> bool:
         return True
     m = _TEXT.search(inner)
     return bool(m and m.group(1).strip())
+
+
+_SHEET_DATA_END = re.compile(r"</(?:[\w.-]+:)?sheetData\s*>")
+
+
+def _sheet_data_end(text: str, pos: int):
+    """(start, end) of the first sheetData end tag after pos, or None."""
+    k = text.find("sheetData", pos)
+    if k >= pos + 2 and text.startswith("</", k - 2) and text.startswith(">", k + 9):
+        return k - 2, k + 10          # the first mention is a plain end tag: what the pattern finds
+    m = _SHEET_DATA_END.search(text, pos)
+    return (m.start(), m.end()) if m else None
+
+
+def _split_rows(body: str):
+    """[(attrs, row XML)] of unprefixed rows, as _ROW.finditer finds them, by plain string search.
+
+    None (use _ROW) where that could differ: a prefixed tag, or a row start
+    without its end.
+    """
+    if ":row" in body:
+        return None
+    out = []
+    append, find, n = out.append, body.find, len(body)
+    pos = 0
+    while True:
+        i = find("<row", pos)
+        if i < 0:
+            return out
+        j = i + 4
+        if j < n and (body[j].isalnum() or body[j] == "_"):
+            pos = j                   # '<rowX': not a row tag (the pattern wants a word boundary)
+            continue
+        k = find(">", j)
+        if k < 0:
+            return None
+        if body[k - 1] == "/" and k - 1 >= j:
+            append((body[j:k - 1], body[i:k + 1]))
+            pos = k + 1
+            continue
+        e = find("</row>", k + 1)
+        if e < 0:
+            return None
+        append((body[j:k], body[i:e + 6]))
+        pos = e + 6
 
 
 class SheetXml:
@@ -291,13 +351,13 @@ class SheetXml:
             self.tail = text[m.end():]
             body = ""
         else:
-            end = re.compile(r"</(?:[\w.-]+:)?sheetData\s*>").search(text, m.end())
+            end = _sheet_data_end(text, m.end())
             if not end:
                 raise WorkbookError(pkg.path, f"is damaged: part {part} has unclosed cell data")
             self.head = text[:m.end()]
-            self.close = end.group(0)
-            self.tail = text[end.end():]
-            body = text[m.end():end.start()]
+            self.close = text[end[0]:end[1]]
+            self.tail = text[end[1]:]
+            body = text[m.end():end[0]]
         self.prefix = re.match(r"<([\w.-]+:)?", m.group(0)).group(1) or ""
         # Cells are written unprefixed; under a prefixed main namespace (some non-Excel
         # writers) the rows written declare it as their default namespace.
@@ -308,10 +368,13 @@ class SheetXml:
                 self.row_ns = f' xmlns="{ns.group(1)}"'
         self.rows = []
         num = 0
-        for rm in _ROW.finditer(body):
-            r = _R_ATTR.search(rm.group(1))
+        found = _split_rows(body) if not self.prefix else None
+        if found is None:
+            found = ((rm.group(1), rm.group(0)) for rm in _ROW.finditer(body))
+        for attrs, xml in found:
+            r = _R_ATTR.search(attrs)
             num = int(r.group(2)) if r and r.group(2).isdigit() else num + 1
-            self.rows.append(Row(num, rm.group(1), rm.group(0)))
+            self.rows.append(Row(num, attrs, xml))
 
     def make_row(self, num: int, attrs: str | None, cells: list, span=None):
         return make_row(num, attrs, cells, span, self.prefix, self.row_ns)
@@ -587,6 +650,7 @@ def write_tables(src, dst, tables: dict) -> None:
                 table_bodies([[None] * width], [h[:4] + (None,) for h in heads])
             lo_span = (c1, c2)
             prefix, row_ns = sheet.prefix, sheet.row_ns
+            table_letters = set(letters)
 
             def build(num, row, bodies=bodies):
                 # rows past the result are cleared; an empty result keeps one blank row
@@ -596,7 +660,8 @@ def write_tables(src, dst, tables: dict) -> None:
                     if not body:
                         return None
                     return Row(num, None, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
-                if row.inner:
+                if not _only_cells_in(row.raw, table_letters):
+                    # a cell beside the table (or one this check cannot place): keep those
                     cells = _cells(row.inner, num)
                     left = [raw for col, _a, _i, raw in cells if col < c1]
                     right = [raw for col, _a, _i, raw in cells if col > c2]
