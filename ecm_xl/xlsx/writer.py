@@ -731,8 +731,11 @@ def _calculated_cells(sheet: SheetXml, t: TableInfo, rows, written, parsed) -> d
     out = {}
     if not t.formulas:
         return out
-    si = 1 + max((int(m.group(1)) for r in sheet.rows if "si=" in r.raw
-                  for m in _SHARED_SI.finditer(r.raw)), default=-1)
+    ids = set()                 # shared formula group ids in use (a long sheet repeats a few)
+    for r in sheet.rows:
+        if "si=" in r.raw:
+            ids.update(_SHARED_SI.findall(r.raw))
+    si = 1 + max(map(int, ids), default=-1)
     start = written[0]
     for k, h in enumerate(t.headers):
         f = t.formulas.get(h)
@@ -796,12 +799,12 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         top, old_bottom = t.data_top, t.data_bottom
         calc_cols = {c1 + k for k, h in enumerate(t.headers) if h in t.formulas}
         last = top - 1
-        for r in sheet.rows:
-            if top <= r.num <= old_bottom and "<" in r.raw[1:]:
-                for col, _a, inner, _raw in _cells(r.inner, r.num):
-                    if c1 <= col <= c2 and col not in calc_cols and _has_value(inner):
-                        last = r.num
-                        break
+        for r in reversed(sheet.rows):     # the last row in the sheet holding a typed value
+            if top <= r.num <= old_bottom and "<" in r.raw[1:] and any(
+                    c1 <= col <= c2 and col not in calc_cols and _has_value(inner)
+                    for col, _a, inner, _raw in _cells(r.inner, r.num)):
+                last = r.num
+                break
         start = last + 1
         written = list(range(start, start + len(rows)))
         if not rows:
