@@ -146,15 +146,20 @@ def _pos_text(value) -> str:
 # ---------------------------------------------------------------------------
 # Staff and members
 # ---------------------------------------------------------------------------
+def _identified_rows(table: Table, column: str, sheet: str, problems: list, missing: str):
+    """(row, id, cells) for rows with an ID; a filled row without one is a problem."""
+    for row, r in _rows(table):
+        key = V.text(r.get(column))
+        if key:
+            yield row, key, r
+        elif any(not V.is_blank(v) for v in r.values()):
+            problems.append(Problem("R10", WARNING, sheet, row, column, missing))
+
+
 def read_staff(table: Table, profile: Profile):
     staff, problems = {}, []
-    for row, r in _rows(table):
-        sid = V.text(r.get("Staff ID"))
-        if not sid:
-            if any(not V.is_blank(v) for v in r.values()):
-                problems.append(Problem("R10", WARNING, C.STAFF, row, "Staff ID",
-                                        "This staff row has no Staff ID, so no time can be billed to it."))
-            continue
+    for row, sid, r in _identified_rows(table, "Staff ID", C.STAFF, problems,
+                                        "This staff row has no Staff ID, so no time can be billed to it."):
         if sid in staff:
             problems.append(Problem("R10", WARNING, C.STAFF, row, "Staff ID",
                                     f"Staff ID {sid} is listed again; the first listing (row {staff[sid].row}) is used.",
@@ -178,13 +183,8 @@ def read_staff(table: Table, profile: Profile):
 
 def read_members(table: Table):
     members, problems = {}, []
-    for row, r in _rows(table):
-        mid = V.text(r.get("Member ID"))
-        if not mid:
-            if any(not V.is_blank(v) for v in r.values()):
-                problems.append(Problem("R10", WARNING, C.MEMBERS, row, "Member ID",
-                                        "This member row has no Member ID, so it is ignored."))
-            continue
+    for row, mid, r in _identified_rows(table, "Member ID", C.MEMBERS, problems,
+                                        "This member row has no Member ID, so it is ignored."):
         dates = {}
         for col in ("Date of Birth", "ECM Enrollment Date", "Eligible From", "Eligible Through"):
             v = r.get(col)

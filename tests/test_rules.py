@@ -381,3 +381,12 @@ def test_summary_matches_claim_lines():
     assert [(s.member_id, s.hcpcs, s.minutes, s.units, s.charge) for s in r.summary] == \
         [(l.member_id, l.hcpcs, l.minutes, l.units, l.charge) for l in r.claim_lines]
     assert r.summary[0].member_name == "Alpha, Ann" and r.summary[0].hours == round(70 / 60, 2)
+
+
+def test_r10_roster_rows_without_an_id_are_flagged_not_silently_dropped():
+    staff = STAFF + [{"Staff ID": None, "Staff Name": "Nameless", "Staff Type": "Clinical"}, {}]
+    members = MEMBERS + [{"Member ID": "", "Last Name": "Idless"}]
+    r = close([row()], staff=staff, members=members)
+    got = {(p.sheet, p.row, p.column) for p in warnings(r, "R10")}
+    assert got == {("Staff", len(STAFF) + 2, "Staff ID"), ("Members", len(MEMBERS) + 2, "Member ID")}
+    assert billed_rows(r) == {2}
