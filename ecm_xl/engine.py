@@ -399,7 +399,8 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
         elif start and end:
             minutes = V.minutes_between(start, end)
             if minutes <= 0:
-                errs.append(("R11", "End", f"End {end:%H:%M} is not after Start {start:%H:%M}."))
+                hint = " (type PM for an afternoon time, or use 24-hour time like 13:00)" if end.hour < 12 else ""
+                errs.append(("R11", "End", f"End {V.clock(end)} is not after Start {V.clock(start)}{hint}."))
                 minutes = None
         elif not any(c[1] in ("Start", "End") for c in errs):
             errs.append(("R11", "Minutes", "Minutes is blank (type the minutes, or both Start and End)."))
@@ -524,8 +525,8 @@ def check_activity(entries, ctx):
             name, billable, reason = ctx.activities[fold(e.activity)]
             if not billable:
                 out.append(_row_problem(e, "R7", ERROR, "Activity",
-                                        f"{name} is not reimbursable" + (f": {reason}." if reason else ".")
-                                        + " The time is recorded but not billed."))
+                                        f"{name} is not reimbursable" + (f" ({reason})." if reason else ".")
+                                        + " The time stays on the timesheet but is not billed."))
     return out
 
 

@@ -212,5 +212,10 @@ def month_end(d: dt.date) -> dt.date:
     return nxt - dt.timedelta(days=nxt.day)
 
 
+def clock(t: dt.time) -> str:
+    """A time as a clerk reads it: '1:05 PM'."""
+    return f"{(t.hour - 1) % 12 + 1}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+
+
 def us_date(d: dt.date | None) -> str:
     return f"{d.month}/{d.day}/{d.year}" if d else ""

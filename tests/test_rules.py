@@ -254,7 +254,7 @@ def test_r11_minutes_from_start_and_end():
 def test_r11_refuses_end_before_start():
     r = close([row(minutes=None, Start="10:30", End="9:00")])
     (p,) = errors(r, "R11")
-    assert p.column == "End" and "not after Start" in p.reason
+    assert p.column == "End" and "End 9:00 AM is not after Start 10:30 AM" in p.reason and "PM" in p.reason
 
 
 def test_r11_refuses_overlapping_time_for_one_staff_member():
