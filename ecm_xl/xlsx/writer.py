@@ -18,8 +18,8 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_, itemgetter
 
 from .package import Package, WorkbookError, write_package
 from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure
@@ -196,15 +196,15 @@ def _plain_texts(distinct: set, head: str):
     return dict(zip(texts, map(start.__add__, map(str.__add__, texts, repeat("</t></is></c>")))))
 
 
-def table_bodies(rows: list, heads) -> list:
-    """Each row's cells as one string, with ROW_MARK for its row number.
+def table_bodies(rows: list, heads, start: str = "", end: str = "") -> list:
+    """Each row's cells as one string, between start and end, with ROW_MARK for its row number.
 
     heads: per table column (letters, ' s="N"' or '', style, index into each row's
     values or None for a column the values lack, escaped formula or None).
     Built column by column (see column_cells), then joined row by row in C.
     """
     n = len(rows)
-    cols = []
+    cols = [repeat(start, n)]
     for letters, sa, styled, idx, f in heads:
         head = f'<c r="{letters}{ROW_MARK}"{sa}'
         if f is not None:
@@ -213,7 +213,8 @@ def table_bodies(rows: list, heads) -> list:
             cols.append(repeat(value_xml(head, styled, None), n))
         else:
             cols.append(column_cells(list(map(itemgetter(idx), rows)), head, styled))
-    return list(map("".join, zip(*cols))) if cols else [""] * n
+    cols.append(repeat(end, n))
+    return list(map("".join, zip(*cols)))
 
 
 # -- sheet XML ----------------------------------------------------------------------
@@ -233,7 +234,7 @@ class Row:
         return m.group(2) if m else None
 
 
-_ROW_NUM = attrgetter("num")
+_ROW_NUM, _ROW_RAW, _ROW_SPAN = attrgetter("num"), attrgetter("raw"), attrgetter("span")
 
 
 def _cells(inner: str | None, rownum: int) -> list:
@@ -435,7 +436,7 @@ class SheetXml:
         yield self.head.encode("utf-8")
         rows = self.rows
         for i in range(0, len(rows), batch):
-            yield "".join(r.raw for r in rows[i:i + batch]).encode("utf-8")
+            yield "".join(map(_ROW_RAW, rows[i:i + batch])).encode("utf-8")
         yield (self.close + self.tail).encode("utf-8")
 
     def set_dimension(self, ref: str):
@@ -453,29 +454,26 @@ class SheetXml:
 
     def used_range(self):
         """The bounding box of every cell (exact)."""
-        rmin = rmax = cmin = cmax = None
-        letters = set()
-        for r in self.rows:
-            if r.span is not None:
-                a, b = r.span
-            elif "<" in r.raw[1:]:
-                cs = _CELL_COLS.findall(r.raw)
-                if not cs:
-                    continue
-                letters.update(cs)
-                a = b = None
-            else:
-                continue
-            if rmin is None:
-                rmin = r.num
-            rmax = r.num
-            if a is not None:
-                cmin = a if cmin is None else min(cmin, a)
-                cmax = b if cmax is None else max(cmax, b)
-        if rmin is None:
+        rows = self.rows
+        spans = list(map(_ROW_SPAN, rows))     # known for the rows a write made
+        letters, filled = set(), []            # other rows: read their cells' columns
+        for i in compress(range(len(rows)), map(is_, spans, repeat(None))):
+            raw = rows[i].raw
+            if "<" in raw[1:]:
+                cs = _CELL_COLS.findall(raw)
+                if cs:
+                    letters.update(cs)
+                    filled.append(i)
+        boxes = set(spans)
+        boxes.discard(None)
+        first, last = filled[:1], filled[-1:]
+        if boxes:
+            first.append(next(i for i, x in enumerate(spans) if x is not None))
+            last.append(len(rows) - 1 - next(i for i, x in enumerate(reversed(spans)) if x is not None))
+        if not first:
             return None
-        cols = [col_number(x) for x in letters] + [c for c in (cmin, cmax) if c is not None]
-        return (min(cols), rmin, max(cols), rmax)
+        cols = [col_number(x) for x in letters] + [a for a, _b in boxes] + [b for _a, b in boxes]
+        return (min(cols), rows[min(first)].num, max(cols), rows[max(last)].num)
 
 
 def make_row(num: int, attrs: str | None, cells: list, span=None, prefix: str = "", ns: str = ""):
@@ -646,20 +644,22 @@ def write_tables(src, dst, tables: dict) -> None:
             short = [k for k, r in enumerate(rows) if len(r) < width]
             if short:
                 raise ValueError(f"{name} row {short[0] + 1} has fewer values than its {width} headers")
-            bodies = table_bodies(rows, heads) if rows else \
-                table_bodies([[None] * width], [h[:4] + (None,) for h in heads])
             lo_span = (c1, c2)
             prefix, row_ns = sheet.prefix, sheet.row_ns
             table_letters = set(letters)
+            # each row's whole XML, ROW_MARK for its number: one replace makes it
+            start, end = f'<{prefix}row r="{ROW_MARK}"{row_ns}>', f'</{prefix}row>'
+            wrapped = table_bodies(rows, heads, start, end) if rows else \
+                table_bodies([[None] * width], [h[:4] + (None,) for h in heads], start, end)
+            empty, cut = start + end, len(start)
 
-            def build(num, row, bodies=bodies):
+            def build(num, row, wrapped=wrapped):
                 # rows past the result are cleared; an empty result keeps one blank row
                 # with the styles (its body was built from one row of blanks, no formulas)
-                body = bodies[num - top].replace(ROW_MARK, str(num)) if num <= new_bottom else ""
+                xml = wrapped[num - top] if num <= new_bottom else empty
                 if row is None:
-                    if not body:
-                        return None
-                    return Row(num, None, f'<{prefix}row r="{num}"{row_ns}>{body}</{prefix}row>', lo_span)
+                    return None if xml == empty else Row(num, None, xml.replace(ROW_MARK, str(num)), lo_span)
+                body = xml[cut:len(xml) - len(end)].replace(ROW_MARK, str(num))
                 if not _only_cells_in(row.raw, table_letters):
                     # a cell beside the table (or one this check cannot place): keep those
                     cells = _cells(row.inner, num)
@@ -669,15 +669,13 @@ def write_tables(src, dst, tables: dict) -> None:
                         return sheet.make_row(num, row.attrs, left + [body] + right)
                 return sheet.make_row(num, row.attrs, [body], lo_span if body else None)
 
-            def fresh(nums, bodies=bodies):
+            def fresh(nums, wrapped=wrapped):
                 out = []
                 for num in nums:
                     if num <= new_bottom:
-                        body = bodies[num - top]
-                        if body:
-                            sn = str(num)
-                            out.append(Row(num, None, f'<{prefix}row r="{sn}"{row_ns}>'
-                                                      f'{body.replace(ROW_MARK, sn)}</{prefix}row>', lo_span))
+                        xml = wrapped[num - top]
+                        if xml != empty:
+                            out.append(Row(num, None, xml.replace(ROW_MARK, str(num)), lo_span))
                 return out
 
             sheet.replace_rows(top, max(old_bottom, new_bottom), build, fresh)
