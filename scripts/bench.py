@@ -175,9 +175,11 @@ def run_batch(count: int, repeat: int, work: Path) -> tuple:
             # workers are not forked from this process's large heap
             out = work / f"batch_out_{workers}"
             shutil.rmtree(out, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "ecm_xl.cli", "batch", str(inbox), "-o", str(out),
-                            "--workers", str(workers), "--close-date", CLOSE_DATE.isoformat()],
-                           check=True, capture_output=True, env=env)
+            done = subprocess.run([sys.executable, "-m", "ecm_xl.cli", "batch", str(inbox), "-o", str(out),
+                                   "--workers", str(workers), "--close-date", CLOSE_DATE.isoformat()],
+                                  capture_output=True, text=True, env=env)
+            if done.returncode:
+                sys.exit(f"the batch failed (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         times[workers] = best(go, repeat)
         print(f"  batch of {count}, {workers} worker(s): {times[workers]:.2f}s "
               f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr)
