@@ -565,7 +565,7 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     """
     prof = _profile(profile)
     path = Path(path)
-    wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET))
+    wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
     table_headers = wb.headers[C.TIMESHEET]
     writable = tuple(h for h in C.TIMESHEET_HEADERS if h in table_headers)
     rows, ignored = table_rows(entries, C.TIMESHEET_HEADERS,
