@@ -148,7 +148,7 @@ def run_sizes(sizes, repeat: int, work: Path, naive_max: int) -> list:
     for n in sizes:
         path = build(work / f"timesheet_{n}.xlsx", n)
         out = work / f"timesheet_{n}.closed.xlsx"
-        reps = repeat if n < 50_000 else max(1, min(repeat, 2))
+        reps = repeat
         cal = best(lambda: calamine_read(path), reps)
         ours = best(lambda: our_close(path, out), reps)
         read, engine, write = split_close(path, out)
