@@ -7,6 +7,8 @@ openpyxl or xlwings.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import NamedTuple
 
 ERROR = "Error"      # the row is not billed
@@ -37,6 +39,47 @@ class Table(NamedTuple):
 
     rows: list
     first_row: int = 2
+
+
+class Columns(Sequence):
+    """A table's rows kept as the reader got them: one list of cells per row.
+
+    It reads like a list of dicts keyed by header (each made when asked
+    for, '' read as None), and hands the engine a whole column at once, so a
+    100k-row timesheet is never turned into 100k dicts only to be taken
+    apart again."""
+
+    __slots__ = ("headers", "cells")
+
+    def __init__(self, headers, cells):
+        self.headers = tuple(headers)
+        self.cells = cells          # lists of cells, each as long as headers
+
+    def __len__(self):
+        return len(self.cells)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._row(r) for r in self.cells[i]]
+        return self._row(self.cells[i])
+
+    def _row(self, cells) -> dict:
+        return dict(zip(self.headers, map(_BLANK.get, cells, cells)))
+
+    def __eq__(self, other):
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def column(self, header) -> list:
+        """Every row's cell under `header` ('' as it was read), or None for each when absent."""
+        if header not in self.headers:
+            return [None] * len(self.cells)
+        return list(map(itemgetter(self.headers.index(header)), self.cells))
+
+    def renamed(self, names: dict) -> "Columns":
+        return Columns([names.get(h, h) for h in self.headers], self.cells)
+
+
+_BLANK = {"": None}
 
 
 class Staff(NamedTuple):

@@ -23,7 +23,7 @@ from typing import Iterable, NamedTuple
 
 from . import contract as C
 from . import values as V
-from .data import (ERROR, WARNING, ClaimLine, CloseResult, Code, EligibilitySpan,
+from .data import (ERROR, WARNING, ClaimLine, CloseResult, Code, Columns, EligibilitySpan,
                    Entry, Member, Problem, Setup, Staff, SummaryRow, Table, Totals)
 from .profile import Profile, canonical, fold, load_profile
 
@@ -44,6 +44,8 @@ def as_table(obj, headers: Iterable[str] = ()) -> Table:
     else:
         rows, first = list(obj), 2
     known = {fold(h): h for h in headers}
+    if isinstance(rows, Columns):
+        return Table(rows.renamed({h: known.get(fold(h), h) for h in rows.headers}), first)
     if not known:
         return Table(list(rows), first)
     out, renames = [], {}   # one renaming per distinct set of keys; {} when none is needed
@@ -322,7 +324,9 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
     contacts = ", ".join(c.name for c in profile.contacts)
 
     def column(name, read):
-        try:  # rows from a reader share one set of keys: fetch the column in C
+        if isinstance(rows, Columns):  # a reader's rows: the column is already there
+            return by_value(rows.column(name), read)
+        try:  # rows from one source share one set of keys: fetch the column in C
             cells = list(map(itemgetter(name), rows))
         except KeyError:
             cells = [r.get(name) for r in rows]
@@ -467,6 +471,18 @@ def derive_code(e: Entry, staff: dict, profile: Profile) -> Code | None:
     return profile.code_for(s.staff_type, e.service, e.contact)
 
 
+def _codes_by_row(entries, staff, profile) -> dict:
+    """derive_code for every entry, once per distinct staff, service and contact."""
+    seen, out = {}, {}
+    for e in entries:
+        key = (e.staff_id, e.service, e.contact)
+        code = seen.get(key, seen)
+        if code is seen:
+            code = seen[key] = derive_code(e, staff, profile)
+        out[e.row] = code
+    return out
+
+
 def check_references(entries, ctx):
     """R10: Staff ID and Member ID must be on the Staff and Members sheets."""
     out = []
@@ -481,9 +497,9 @@ def check_references(entries, ctx):
 def check_codes(entries, ctx):
     """R4, R5, R6: mass communication never bills; codes follow the code table."""
     out = []
+    modes = {c.name: c.mode for c in ctx.profile.contacts}  # entries hold the profile's contact names
     for e in entries:
-        contact = ctx.profile.contact(e.contact)
-        if not contact.mode:
+        if not modes[e.contact]:
             out.append(_row_problem(e, "R4", ERROR, "Contact",
                                     f"{e.contact} is never billable: mass mailings, distribution emails and bulk texts "
                                     "are not outreach or care. Use Text/Email only for a message written to this member."))
@@ -785,7 +801,7 @@ def _close(timesheet, staff, members, setup, profile, codes, activities, close_d
                   setup_rec.unit_minutes or profile.unit_minutes,
                   setup_rec.filing_limit_days or profile.filing_limit_days,
                   close_date or dt.date.today(),
-                  {e.row: derive_code(e, staff_map, profile) for e in entries})
+                  _codes_by_row(entries, staff_map, profile))
     for check in CHECKS:
         problems += check(entries, ctx)
     dupes = check_duplicates(entries, ctx)

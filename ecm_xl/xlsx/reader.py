@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from .. import contract as C
-from ..data import Table
+from ..data import Columns, Table
 from .package import Package, WorkbookError, rels_path, resolve
 
 REL_OFFICE_DOC = "/officeDocument"
@@ -273,11 +273,9 @@ def _cell(grids, sheet: str, row: int, col: int):
     return None
 
 
-_BLANK = {"": None}
-
-
-def _table_rows(grids, t: TableInfo) -> list:
-    """The table's data rows as dicts keyed by header, '' read as None, one per Excel row."""
+def _table_rows(grids, t: TableInfo) -> Columns:
+    """The table's data rows, one per Excel row: they read as dicts keyed by
+    header ('' read as None) and give the engine whole columns."""
     grid, r0, c0 = grids.get(t.sheet, ([], 0, 0))
     headers = t.headers
     width = len(headers)
@@ -295,12 +293,8 @@ def _table_rows(grids, t: TableInfo) -> list:
         body = [(left + r[a:b] + [None] * width)[:width] for r in body]
     elif body and (a or len(body[0]) > b or max(map(len, body)) > b):
         body = list(map(itemgetter(slice(a, b)), body))
-    get = _BLANK.get                      # '' -> None, anything else as it is (in C, per cell)
-    copy = dict.fromkeys(headers).copy    # a copy has the keys' final size: filling never resizes
-    rows = [copy() for _ in range(above + len(body) + below)]
-    for row, values in zip(rows[above:], body):
-        row.update(zip(headers, map(get, values, values)))
-    return rows
+    empty = [None] * width
+    return Columns(headers, [empty] * above + body + [empty] * below)
 
 
 def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=None) -> WorkbookInput:
