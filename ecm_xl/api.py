@@ -427,25 +427,19 @@ def template_source(profile=None) -> bytes:
     if prof.id == load_profile().id and prof == load_profile():
         for candidate in _shipped_templates():
             if candidate is not None and candidate.is_file():
-                return candidate.read_bytes()
+                data = candidate.read_bytes()
+                if data[:2] == b"PK":  # not a git symlink checked out as text (Windows)
+                    return data
     from .template import template_bytes
     return template_bytes(prof)
 
 
 def _shipped_templates():
-    from . import template as T
-    for attr in ("template_path", "shipped_template"):   # where the template module says it ships
-        fn = getattr(T, attr, None)
-        if callable(fn):
-            try:
-                yield Path(fn())
-            except (OSError, ValueError, TypeError):
-                pass
-    try:
-        yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
-    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover
-        yield None
-    yield Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_NAME   # a source checkout
+    """Where the committed template may be: inside the installed package (in a
+    checkout, ecm_xl/templates/ holds a link to it), then the checkout itself."""
+    yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
+    from .template import template_path
+    yield template_path()
 
 
 def setting_value(name: str, value):

@@ -163,8 +163,8 @@ TEMPLATE_FILE = "ECM_Timesheet.xlsx"
 
 
 def template_path() -> Path:
-    """Where the committed template is in a source checkout (an installed package may not have it:
-    build it with `template_bytes()`, which gives the same bytes for the shipped profile)."""
+    """Where the committed template is in a source checkout. An installed package carries a
+    copy in ecm_xl/templates/; `template_bytes()` builds the same bytes for the shipped profile."""
     return Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_FILE
 
 
