@@ -90,21 +90,19 @@ def read_setup(raw: dict | None, profile: Profile, billing_month=None):
             bad("BillingMonth", f"Billing month {err}; no row is billed until it is fixed.", ERROR)
             month = dt.date.min  # bills nothing: every row is outside it
 
-    unit = None
-    if not V.is_blank(got["UnitMinutes"]):
-        unit, err = V.to_int(got["UnitMinutes"])
-        if err or unit <= 0:
-            bad("UnitMinutes", f"Unit minutes {V.text(got['UnitMinutes'])!r} is not a positive whole number of minutes; "
-                               f"the plan's {profile.unit_minutes} was used.")
-            unit = None
+    def whole(setting, words, plan_value):
+        """A positive whole number setting, or None (the plan's) with a problem."""
+        raw = got[setting]
+        if V.is_blank(raw):
+            return None
+        n, err = V.to_int(raw)
+        if err or n <= 0:
+            bad(setting, f"{words} {V.text(raw)!r} is not a positive whole number; the plan's {plan_value} was used.")
+            return None
+        return n
 
-    limit = None
-    if not V.is_blank(got["FilingLimitDays"]):
-        limit, err = V.to_int(got["FilingLimitDays"])
-        if err or limit <= 0:
-            bad("FilingLimitDays", f"Filing limit days {V.text(got['FilingLimitDays'])!r} is not a positive whole number; "
-                                   f"the plan's {profile.filing_limit_days} was used.")
-            limit = None
+    unit = whole("UnitMinutes", "Unit minutes", profile.unit_minutes)
+    limit = whole("FilingLimitDays", "Filing limit days", profile.filing_limit_days)
 
     approval, err = V.to_bool(got["ApprovalRequired"])
     if err:
