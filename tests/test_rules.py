@@ -390,3 +390,12 @@ def test_r10_roster_rows_without_an_id_are_flagged_not_silently_dropped():
     got = {(p.sheet, p.row, p.column) for p in warnings(r, "R10")}
     assert got == {("Staff", len(STAFF) + 2, "Staff ID"), ("Members", len(MEMBERS) + 2, "Member ID")}
     assert billed_rows(r) == {2}
+
+
+def test_r13_refuses_a_filing_limit_that_is_not_days():
+    r = close([row(date="1/15/2026")], setup={**SETUP, "BillingMonth": "2026-01", "FilingLimitDays": "six months"},
+              close_date=dt.date(2026, 7, 30))
+    (p,) = [p for p in r.problems if p.sheet == "Setup"]
+    assert (p.rule, p.column) == ("R13", "FilingLimitDays") and "180" in p.reason
+    assert [q.sheet for q in warnings(r, "R13")] == ["Setup"]   # the plan's 180 days: the row isn't late
+    assert billed_rows(r) == {2}
