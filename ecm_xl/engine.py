@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hashlib
 import math
@@ -278,23 +279,6 @@ def read_activities(table: Table | None, profile: Profile):
 # Timesheet rows
 # ---------------------------------------------------------------------------
 _KEY_CELLS = ("Date", "Staff ID", "Member ID", "Service", "Contact", "Start", "End", "Minutes")
-
-
-def _memo(read):
-    """`read` remembered per distinct cell value: a month repeats its dates,
-    labels and minutes thousands of times. Keyed by type too (True == 1)."""
-    cache = {}
-
-    def get(value):
-        key = (value.__class__, value)
-        try:
-            return cache[key]
-        except KeyError:
-            out = cache[key] = read(value)
-            return out
-        except TypeError:  # an unhashable cell value
-            return read(value)
-    return get
 
 
 def by_value(values: list, read) -> list:
@@ -573,7 +557,7 @@ def check_period(entries, ctx):
     """R9: when Setup names a billing month, other months wait for their own close. R13: filing limit."""
     out = []
     month = ctx.setup.billing_month
-    month_end = _memo(V.month_end)
+    month_end = functools.cache(V.month_end)  # a month's rows share a few dozen dates
     for e in entries:
         if month is not None and (e.date.year, e.date.month) != (month.year, month.month):
             where = "the billing month on Setup can't be read" if month == dt.date.min else \

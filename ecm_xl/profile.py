@@ -84,10 +84,6 @@ class Profile(NamedTuple):
     def code_by_key(self, hcpcs: str, modifier_1: str, modifier_2: str) -> Code | None:
         return self.index["key"].get((hcpcs, modifier_1, modifier_2))
 
-    def place_of_service_for(self, contact: str) -> str:
-        c = self.contact(contact)
-        return c.place_of_service if c else ""
-
 
 @functools.lru_cache(maxsize=8192)
 def fold(text) -> str:
