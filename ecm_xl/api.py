@@ -39,7 +39,7 @@ from .data import ERROR, CloseResult, Table
 from .engine import close_month, fill_codes, gc_paused
 from .profile import Profile, fold, load_profile
 from .tables import defuse, output_tables
-from .xlsx import WorkbookError, append_table_rows, read_workbook, write_tables
+from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
 from .xlsx.package import atomic_write
 
 TEMPLATE_NAME = "ECM_Timesheet.xlsx"
@@ -502,44 +502,6 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
     finally:
         tmp.unlink(missing_ok=True)
     return NewReport(str(out), len(staff_rows), len(member_rows), tuple(values))
-
-
-def write_named_cells(src, dst, values: dict) -> None:
-    """Set single-cell defined names (Setup settings) to values, copying all else byte for byte.
-
-    Only the sheets holding the cells and workbook.xml change; each cell keeps
-    its style (its number format). The cells must exist in the sheet XML, as
-    they do in the template (every Setup value cell is styled).
-    """
-    from .xlsx.package import Package, write_package
-    from .xlsx.reader import col_letters, read_structure, setup_cells as named_cells
-    from .xlsx.writer import cell_xml
-
-    with Package(src) as pkg:
-        st = read_structure(pkg)
-        where = named_cells(st)
-        missing = [k for k in values if k not in where]
-        if missing:
-            raise WorkbookError(src, f"has no Setup cell named {missing[0]}")
-        part_of = {s.name: s.part for s in st.sheets}
-        texts: dict = {}
-        for name, value in values.items():
-            sheet, row, col = where[name]
-            part = part_of[sheet]
-            if part not in texts:
-                texts[part] = pkg.read_xml(part).decode("utf-8")
-            ref = f"{col_letters(col)}{row}"
-            cell = re.compile(r"<((?:[\w.-]+:)?)c\b([^>]*?\br\s*=\s*[\"']%s[\"'][^>]*?)(?:/>|>.*?</\1c>)" % ref, re.S)
-            m = cell.search(texts[part])
-            if not m:
-                raise WorkbookError(src, f"the {sheet} sheet has no cell {ref} for {name}")
-            style = re.search(r"""\bs\s*=\s*["'](\d+)["']""", m.group(2))
-            xml = cell_xml(ref, int(style.group(1)) if style else 0, value) or f'<c r="{ref}"/>'
-            if m.group(1):
-                xml = xml.replace("<c ", f"<{m.group(1)}c ", 1).replace("</c>", f"</{m.group(1)}c>")
-            texts[part] = texts[part][:m.start()] + xml + texts[part][m.end():]
-        parts = {part: text.encode("utf-8") for part, text in texts.items()}
-        write_package(pkg, dst, parts)
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from itertools import compress, repeat
 from operator import attrgetter, is_, itemgetter
 
 from .package import Package, WorkbookError, write_package
-from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure
+from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure, setup_cells
 
 EPOCH = dt.datetime(1899, 12, 30)
 MAX_TEXT = 32767                      # Excel's limit for one cell
@@ -857,3 +857,37 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
         parts[st.workbook_part] = _set_full_calc(pkg.read_xml(st.workbook_part))
         write_package(pkg, dst, parts)
         return written
+
+
+def write_named_cells(src, dst, values: dict) -> None:
+    """Set single-cell defined names (Setup settings) to values, copying all else byte for byte.
+
+    Only the sheets holding the cells and workbook.xml change; each cell keeps
+    its style (its number format). The cells must exist in the sheet XML, as
+    they do in the template (every Setup value cell is styled).
+    """
+    with Package(src) as pkg:
+        st = read_structure(pkg)
+        where = setup_cells(st)
+        missing = [k for k in values if k not in where]
+        if missing:
+            raise WorkbookError(src, f"has no Setup cell named {missing[0]}")
+        part_of = {s.name: s.part for s in st.sheets}
+        texts: dict = {}
+        for name, value in values.items():
+            sheet, row, col = where[name]
+            part = part_of[sheet]
+            if part not in texts:
+                texts[part] = pkg.read_xml(part).decode("utf-8")
+            ref = f"{col_letters(col)}{row}"
+            cell = re.compile(r"<((?:[\w.-]+:)?)c\b([^>]*?\br\s*=\s*[\"']%s[\"'][^>]*?)(?:/>|>.*?</\1c>)" % ref, re.S)
+            m = cell.search(texts[part])
+            if not m:
+                raise WorkbookError(src, f"the {sheet} sheet has no cell {ref} for {name}")
+            style = re.search(r"""\bs\s*=\s*["'](\d+)["']""", m.group(2))
+            xml = cell_xml(ref, int(style.group(1)) if style else 0, value) or f'<c r="{ref}"/>'
+            if m.group(1):
+                xml = xml.replace("<c ", f"<{m.group(1)}c ", 1).replace("</c>", f"</{m.group(1)}c>")
+            texts[part] = texts[part][:m.start()] + xml + texts[part][m.end():]
+        parts = {part: text.encode("utf-8") for part, text in texts.items()}
+        write_package(pkg, dst, parts)
