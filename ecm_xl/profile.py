@@ -226,3 +226,10 @@ def _check(p: Profile, where: str) -> None:
             for mode in modes:
                 if (st, sv, mode) not in seen:
                     raise ProfileError(f"{where}: no code for {st} / {sv} / {mode}")
+
+
+def as_profile(profile) -> Profile:
+    """A Profile as it is, else the profile a name or path (None: the default) loads."""
+    if isinstance(profile, Profile):
+        return profile
+    return load_profile(profile)

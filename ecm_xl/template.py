@@ -323,8 +323,8 @@ def _instructions_sheet(ws, profile: Profile) -> None:
 
     heading("Every day: the Timesheet")
     steps = [
-        f"One row per contact with a member, per staff member (team visits: one row for each person). "
-        f"Pick Staff ID, Member ID, Service, Contact and Activity from the drop-downs.",
+        "One row per contact with a member, per staff member (team visits: one row for each person). "
+        "Pick Staff ID, Member ID, Service, Contact and Activity from the drop-downs.",
         f"Service: {profile.care_service} for care to an enrolled member; {profile.outreach_service} for each "
         f"try to reach a member who has not enrolled yet (one unit per attempt, whatever its minutes).",
         "Contact: " + "; ".join(f"{c.name}" + (f" ({c.note.rstrip('.')})" if c.note else "")

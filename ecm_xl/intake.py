@@ -1,0 +1,205 @@
+"""Reading other systems' exports: CSV and spreadsheet files of staff, members and time entries.
+
+A clinic's EHR, a plan's roster or a scheduling system exports its own
+headers and its own way of writing values. This module reads such a file
+into rows keyed by the workbook's headers (SPEC §3), cleans each value the
+way the Timesheet should hold it, and says which columns it could not place.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+
+from . import values as V
+from .profile import fold
+from .xlsx import WorkbookError
+
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+TEXT_FILES = (".csv", ".txt", ".tsv")
+
+# Columns that hold identifiers or codes: always text, never numbers ("02" stays "02").
+ID_COLUMNS = {"Staff ID", "Member ID", "NPI", "HCPCS", "Modifier 1", "Modifier 2", "Place of Service",
+              "Diagnosis Code", "ZIP", "State", "Sex"}
+DATE_COLUMNS = {"Date", "Date of Birth", "ECM Enrollment Date", "Eligible From", "Eligible Through"}
+TIME_COLUMNS = {"Start", "End"}
+NUMBER_COLUMNS = {"Minutes"}
+_PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+class InputError(WorkbookError):
+    """A CSV, roster or entries file that can't be used: one line naming it and why."""
+
+
+def read_export(path, sheet: str | None = None, prefer: str | None = None):
+    """(headers, rows as lists) of a CSV or of one sheet of a spreadsheet.
+
+    The header is the first row with at least two filled cells. For a
+    spreadsheet, `sheet` names the sheet; else one named `prefer` if there is
+    one, else the first sheet.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, "does not exist")
+    if p.is_dir():
+        raise InputError(p, "is a folder, not a file")
+    suffix = p.suffix.lower()
+    if suffix in TEXT_FILES:
+        grid = _read_csv(p)
+    elif suffix in SPREADSHEETS:
+        grid = _read_sheet(p, sheet, prefer)
+    else:
+        raise InputError(p, "is not a CSV or Excel file (.csv, .xlsx, .xlsm, .xls)")
+    for i, row in enumerate(grid):
+        if sum(1 for v in row if not V.is_blank(v)) >= 2:
+            headers = [V.text(v) for v in row]
+            return headers, grid[i + 1:]
+    raise InputError(p, "has no header row (the first row should name the columns)")
+
+
+def _read_csv(p: Path) -> list:
+    raw = p.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError(p, "is not a text CSV file (it holds binary data)")
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.split("\n", 1)[0]
+    delim = max(",;\t|", key=first.count) if any(d in first for d in ",;\t|") else ","
+    try:
+        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
+    except csv.Error as exc:
+        raise InputError(p, f"is not a readable CSV file ({exc})") from None
+
+
+def _read_sheet(p: Path, sheet: str | None, prefer: str | None) -> list:
+    try:
+        from python_calamine import CalamineWorkbook
+        wb = CalamineWorkbook.from_path(str(p))
+    except Exception as exc:  # calamine's own error types for damaged or encrypted files
+        raise InputError(p, f"cannot be read as a spreadsheet ({' '.join(str(exc).split())[:120]})") from None
+    try:
+        names = wb.sheet_names
+        if sheet is not None:
+            match = [n for n in names if fold(n) == fold(sheet)]
+            if not match:
+                raise InputError(p, f"has no sheet named {sheet!r}")
+            name = match[0]
+        else:
+            match = [n for n in names if prefer and fold(n) == fold(prefer)]
+            name = match[0] if match else names[0]
+        try:
+            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(p, f"sheet {name!r} cannot be read ({' '.join(str(exc).split())[:120]})") from None
+    finally:
+        wb.close()
+
+
+def match_columns(path, headers, wanted, required=(), either=()):
+    """{column index: wanted header} matching headers ignoring case, spacing and punctuation.
+
+    A missing required column raises InputError naming it. `either` is a
+    list of alternatives like [("Minutes",), ("Start", "End")]: one must be
+    complete. Returns (mapping, ignored headers).
+    """
+    by_fold = {fold(h): h for h in wanted}
+    mapping, ignored = {}, []
+    for i, h in enumerate(headers):
+        if not h:
+            continue
+        target = by_fold.get(fold(h))
+        if target is not None and target not in mapping.values():
+            mapping[i] = target
+        else:
+            ignored.append(h)
+    have = set(mapping.values())
+    for col in required:
+        if col not in have:
+            raise InputError(path, f"has no {col!r} column (the header row must name it)")
+    if either and not any(all(c in have for c in alt) for alt in either):
+        words = " or ".join(" and ".join(repr(c) for c in alt) for alt in either)
+        raise InputError(path, f"has no {words} column (the header row must name it)")
+    return mapping, tuple(ignored)
+
+
+def clean_value(header: str, value):
+    """A cell from an export as the Timesheet should hold it.
+
+    Text that is plainly a date, a time or a number becomes one (a CSV has no
+    types); anything else is kept exactly as typed, so the close can say what
+    is wrong with it. Identifiers and codes stay text.
+    """
+    if V.is_blank(value):
+        return None
+    if header in ID_COLUMNS:
+        return V.text(value)
+    if isinstance(value, str):
+        s = value.strip()
+        if header in DATE_COLUMNS:
+            d, err = V.to_date(s)
+            return d if not err else s
+        if header in TIME_COLUMNS:
+            t, err = V.to_time(s)
+            return t if not err else s
+        if header in NUMBER_COLUMNS and _PLAIN_NUMBER.match(s):
+            n = float(s)
+            return int(n) if n.is_integer() else n
+        return s
+    if isinstance(value, dt.datetime) and header in DATE_COLUMNS and value.time() == dt.time(0):
+        return value.date()
+    if isinstance(value, dt.timedelta) and header in TIME_COLUMNS:
+        t, err = V.to_time(value)
+        return t if not err else value
+    return value
+
+
+def table_rows(source, wanted, *, required=(), either=(), sheet=None, prefer=None):
+    """Rows ({header: value}) from a file path or from an iterable of dicts.
+
+    Returns (rows, ignored column names). Blank rows are skipped.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        headers, grid = read_export(source, sheet, prefer)
+        mapping, ignored = match_columns(source, headers, wanted, required, either)
+        records = ({mapping[i]: v for i, v in enumerate(r) if i in mapping} for r in grid)
+    else:
+        source = list(source)
+        headers = list(dict.fromkeys(k for r in source for k in r))
+        mapping, ignored = match_columns("rows", headers, wanted, required, either)
+        rename = {headers[i]: h for i, h in mapping.items()}
+        records = ({rename[k]: v for k, v in r.items() if k in rename} for r in source)
+    rows, seen = [], {}   # a month repeats its dates, times and labels: clean each once
+
+    def clean(h, v):
+        key = (h, v.__class__, v)
+        try:
+            return seen[key]
+        except KeyError:
+            out = seen[key] = clean_value(h, v)
+            return out
+        except TypeError:   # an unhashable value
+            return clean_value(h, v)
+    for rec in records:
+        row = {h: c for h, v in rec.items() if (c := clean(h, v)) is not None}
+        if row:
+            rows.append(row)
+    return rows, ignored
+
+
+
+def parse_month(value) -> dt.date | None:
+    """'2026-10', '10/2026', 'Oct 2026' or a date -> the first of the month; ValueError when not a month."""
+    if value is None or value == "":
+        return None
+    m, err = V.to_month(value)
+    if err:
+        raise ValueError(f"--month {err}")
+    return m
+
