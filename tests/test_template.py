@@ -20,7 +20,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter, range_bo
 from ecm_xl import contract as C
 from ecm_xl import template as T
 from ecm_xl.data import Table as RowsTable
-from ecm_xl.engine import read_activities, read_rates
+from ecm_xl.loader import read_activities, read_rates
 from ecm_xl.profile import load_profile
 from ecm_xl.rules import RULES
 

@@ -27,7 +27,8 @@ from libreoffice import (LibreOfficeError, convert, find_pdftoppm, pdf_to_png, r
                          soffice_or_skip, to_pdf)
 
 from ecm_xl import contract as C  # noqa: E402
-from ecm_xl.engine import close_month, fill_codes, read_members, read_staff, as_table  # noqa: E402
+from ecm_xl.engine import close_month, fill_codes  # noqa: E402
+from ecm_xl.loader import as_table, read_members, read_staff  # noqa: E402
 from ecm_xl.profile import load_profile  # noqa: E402
 from ecm_xl.tables import output_tables  # noqa: E402
 from ecm_xl import template as T  # noqa: E402
