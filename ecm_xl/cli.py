@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 
 import click
@@ -18,6 +19,7 @@ import click
 from . import api
 from .profile import ProfileError
 from .xlsx import WorkbookError
+from .xlsx.package import output_error
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -54,6 +56,15 @@ def _errors(ctx: click.Context):
         click.echo(f"ecm-xl: unexpected {type(exc).__name__}; rerun with `ecm-xl --debug ...` "
                    "for the traceback", err=True)
         ctx.exit(EXIT_UNEXPECTED)
+
+
+@contextlib.contextmanager
+def _names_output(path):
+    """A failed write names `path` and what to do, not the temporary file made beside it."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(os.fspath(path), exc, replacing=os.path.exists(path)) from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -316,7 +327,8 @@ def template(ctx, out, profile):
         from .profile import load_profile
         from .template import build_template
         prof = load_profile(profile)
-        path = build_template(out, prof)
+        with _names_output(out):
+            path = build_template(out, prof)
         click.echo(f"Wrote {path} ({prof.id} {prof.version})")
 
 
@@ -355,7 +367,8 @@ def init(ctx, folder, xlsm, lite, profile):
                        f"main.py tab and {reqs.name} into its requirements.txt tab, then run Monthly close.")
             return
         from .excel_init import init_project
-        book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
+        with _names_output(os.path.join(folder, "ECM_Timesheet.xlsm" if xlsm else "ECM_Timesheet.xlsx")):
+            book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
 
