@@ -333,16 +333,25 @@ def test_output_row_2_carries_each_columns_number_format(wb, name):
         assert cell.has_style, header          # a writer copies this style onto every row
 
 
-def test_summary_has_units_by_code_block_and_chart(wb, profile):
+def test_summary_has_units_and_charge_by_code_block_and_chart(wb, profile):
     ws = wb[C.SUMMARY]
-    c0 = T.SUMMARY_BLOCK_COLUMN
+    c0, r0 = T.SUMMARY_BLOCK_COLUMN, T.SUMMARY_BLOCK_ROW
     assert c0 >= len(C.SUMMARY_HEADERS) + 2        # at least one empty column after the table
-    assert ws.cell(1, c0).value == "Units by code"
-    labels = [ws.cell(3 + i, c0).value for i in range(len(profile.codes))]
+    assert r0 >= 2                                  # row 1 repeats on every printed page: nothing of the block in it
+    assert all(ws.cell(1, c).value is None for c in range(c0, c0 + 3))
+    assert ws.cell(r0, c0).value == "Units and charge by code"
+    assert [ws.cell(r0 + 1, c0 + i).value for i in range(3)] == ["Code", "Units", "Charge"]
+    first = r0 + 2
+    labels = [ws.cell(first + i, c0).value for i in range(len(profile.codes))]
     assert labels == [c.label for c in profile.codes]
     for i, code in enumerate(profile.codes):
-        f = ws.cell(3 + i, c0 + 1).value
-        assert f.startswith("=SUMIFS($I:$I,") and f'"{code.hcpcs}"' in f
+        units, charge = ws.cell(first + i, c0 + 1).value, ws.cell(first + i, c0 + 2).value
+        assert units.startswith("=SUMIFS($I:$I,") and f'"{code.hcpcs}"' in units
+        assert charge.startswith("=SUMIFS($J:$J,") and f'"{code.modifier_1}"' in charge
+    total = first + len(profile.codes)
+    # the Total sums the whole Units and Charge columns, so it is the Summary's (and the Claim's) total
+    assert [ws.cell(total, c0 + i).value for i in range(3)] == ["Total", "=SUM($I:$I)", "=SUM($J:$J)"]
+    assert ws.cell(total, c0 + 2).number_format == C.MONEY_FORMAT
     assert len(ws._charts) == 1
     assert wb.calculation.fullCalcOnLoad
 
@@ -372,5 +381,6 @@ def test_template_follows_the_profile(tmp_path, profile):
     assert "T1016" in _table_values(wb, "HCPCSCodes[HCPCS]")
     assert "Home repair" in _table_values(wb, "Activities[Activity]")
     assert wb[C.SETUP][T.setup_cells()["UnitMinutes"].split("!")[1].replace("$", "")].value == 15
-    labels = [wb[C.SUMMARY].cell(3 + i, T.SUMMARY_BLOCK_COLUMN).value for i in range(len(codes))]
+    labels = [wb[C.SUMMARY].cell(T.SUMMARY_BLOCK_ROW + 2 + i, T.SUMMARY_BLOCK_COLUMN).value
+              for i in range(len(codes))]
     assert "T1016 U2 GQ" in labels

@@ -33,6 +33,10 @@ from ecm_xl.profile import load_profile  # noqa: E402
 from ecm_xl.tables import output_tables  # noqa: E402
 from ecm_xl import template as T  # noqa: E402
 
+# LibreOffice saves the template's print areas (rows 1 to 1048576) as whole columns, which openpyxl
+# reads with a warning (and ignores); the print areas themselves are checked in test_pdf_layout.py.
+pytestmark = pytest.mark.filterwarnings("ignore:Print area cannot be set:UserWarning")
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "ECM_Timesheet.xlsx"
 MONTH = dt.date(2026, 10, 1)
@@ -267,7 +271,7 @@ def test_units_by_code_block_sums_the_summary_table(recalculated):
     ws = wb[C.SUMMARY]
     c0 = T.SUMMARY_BLOCK_COLUMN
     block = {}
-    r = 3
+    r = T.SUMMARY_BLOCK_ROW + 2
     while ws.cell(r, c0).value not in (None, "Total"):
         block[ws.cell(r, c0).value] = ws.cell(r, c0 + 1).value
         r += 1
@@ -288,13 +292,22 @@ def test_units_by_code_fill_in_after_a_headless_close(tmp_path):
     report = api.close_workbook(src, tmp_path / "October.closed.xlsx", close_date=CLOSE_DATE)
     out = recalculate(report.out, tmp_path / "October.recalc.xlsx")
     ws = openpyxl.load_workbook(out, data_only=True)[C.SUMMARY]
-    c0 = T.SUMMARY_BLOCK_COLUMN
-    block = {ws.cell(r, c0).value: ws.cell(r, c0 + 1).value for r in range(3, 4 + len(load_profile().codes))}
-    units = Counter()
+    c0, first = T.SUMMARY_BLOCK_COLUMN, T.SUMMARY_BLOCK_ROW + 2
+    rows = range(first, first + len(load_profile().codes) + 1)
+    block = {ws.cell(r, c0).value: ws.cell(r, c0 + 1).value for r in rows}
+    charges = {ws.cell(r, c0).value: ws.cell(r, c0 + 2).value for r in rows}
+    units, charge = Counter(), Counter()
     for s in report.result.summary:
-        units[" ".join(p for p in (s.hcpcs, s.modifier_1, s.modifier_2) if p)] += s.units
+        key = " ".join(p for p in (s.hcpcs, s.modifier_1, s.modifier_2) if p)
+        units[key] += s.units
+        charge[key] += s.charge
     assert block.pop("Total") == report.result.totals.units == sum(units.values()) > 0
     assert {k: v for k, v in block.items() if v} == dict(units)
+    # the Total charge is the Claim's total charge (R14: what the Summary shows is what is billed)
+    claim_charge = sum(line.charge for line in report.result.claim_lines)
+    assert charges.pop("Total") == pytest.approx(claim_charge) and claim_charge > 0
+    assert {k: pytest.approx(v) for k, v in charges.items() if v} == {k: pytest.approx(v) for k, v in charge.items()}
+    assert sum(line.units for line in report.result.claim_lines) == report.result.totals.units
 
 
 def test_renders_every_sheet_to_pdf_and_the_timesheet_to_png(tmp_path):
@@ -304,7 +317,7 @@ def test_renders_every_sheet_to_pdf_and_the_timesheet_to_png(tmp_path):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout \
         if shutil.which("pdftotext") else ""
     if text:
-        for expected in ("ECM Timesheet", "Billing NPI", T.CHECK_DIFFERS, "Units by code", "Lookup Key"):
+        for expected in ("ECM Timesheet", "Billing NPI", T.CHECK_DIFFERS, "Units and charge by code", "Lookup Key"):
             assert expected in text
     png = render_timesheet(src, tmp_path / "timesheet.png")
     data = png.read_bytes()

@@ -117,9 +117,11 @@ def test_a_wider_reason_column_gives_shorter_rows(book, tmp_path):
 
 
 def test_wrapped_lines_by_hand():
-    # 10 units wide, 11 pt, no indent: (10 - 1.5) * 1.05 = 8.9 -> 8 characters a line
-    assert wrapped_lines("abcd efg", 10) == 1
-    assert wrapped_lines("abcd efgh", 10) == 2             # 9 characters: the second word moves down
-    assert wrapped_lines("abcdefghijklmnopq", 10) == 3     # one long word breaks at 8 and 16
+    # 10 units wide, 11 pt, no indent: (10 - 1) * 1.15 = 10.35 -> 10 characters a line
+    assert wrapped_lines("abcd efghi", 10) == 1            # 10 characters
+    assert wrapped_lines("abcd efghij", 10) == 2           # 11: the second word moves down
+    assert wrapped_lines("abcdefghijklmnopqrstu", 10) == 3  # one long word breaks at 10 and 20
     assert wrapped_lines("ab\ncd", 10) == 2
-    assert wrapped_lines("abcd efg", 10, size=22) == 2     # twice the size: half the room
+    assert wrapped_lines("abcd efg", 10, size=22) == 2     # twice the size: half the room (5)
+    assert wrapped_lines("abcdefgh", 10, indent=1) == 1    # one indent takes 1.5 units: (10 - 1 - 1.5) * 1.15 -> 8
+    assert wrapped_lines("abcdefghi", 10, indent=1) == 2

@@ -27,9 +27,9 @@ LINE_POINTS = 15.0            # one line of 11 pt text (Excel's default row heig
 # Characters of average text per unit of column width (a unit is one '0' of the
 # default font; running text is narrower than digits). A little under what the
 # fonts measure, so a line never holds more than the estimate allows.
-CHARS_PER_UNIT = 1.05
-CELL_PADDING = 1.5            # units lost to the cell's margins
-INDENT_UNITS = 3.0            # one indent level is three characters wide
+CHARS_PER_UNIT = 1.15
+CELL_PADDING = 1.0            # units lost to the cell's margins
+INDENT_UNITS = 1.5            # one indent level (about one character; a little more, to be safe)
 
 
 class WrapStyles:
