@@ -38,6 +38,7 @@ from . import values as V
 from .intake import _PLAIN_NUMBER, InputError, clean_value, match_columns, parse_month, read_export, table_rows  # noqa: F401 (the API's face)
 from .profile import as_profile, fold, load_profile
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
+from .setting_checks import setting_problem
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
 from .xlsx.package import OutputError, atomic_write, output_error
@@ -67,6 +68,10 @@ def _shipped_templates():
     yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
     from .template import template_path
     yield template_path()
+
+
+class SettingError(ValueError):
+    """A Setup value that can't be right (an NPI whose check digit fails, ...): one line."""
 
 
 def setting_value(name: str, value):
@@ -107,7 +112,11 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
         raise InputError(out, "already exists: choose another name, or remove it first")
     if not out.parent.exists():
         raise InputError(out, f"can't be written: folder {out.parent} does not exist")
-    values = {setting_name(k): setting_value(setting_name(k), v) for k, v in (settings or {}).items()}
+    typed = {setting_name(k): v for k, v in (settings or {}).items()}
+    bad = [p for name, v in typed.items() if (p := setting_problem(name, v))]
+    if bad:   # in the words the close and the 837P export use
+        raise SettingError("; ".join(bad) + "; nothing was written")
+    values = {name: setting_value(name, v) for name, v in typed.items()}
     if month is not None:
         values["BillingMonth"] = parse_month(month)
     staff_rows = table_rows(staff, C.STAFF_HEADERS, required=("Staff ID", "Staff Type"), prefer=C.STAFF)[0] \
@@ -297,6 +306,6 @@ def _write_plain_csv(path: Path, headers, rows) -> None:
 
 
 __all__ = ["new_workbook", "fill_workbook", "close_workbook", "batch_close", "export_workbook", "demo",
-           "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
+           "SettingError", "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
            "WorkbookError", "default_output", "find_workbooks", "read_export", "table_rows", "parse_month",
            "write_named_cells", "close_result", "month_words", "rule_counts"]
