@@ -102,6 +102,9 @@ def instructions_sheet(ws, profile: Profile) -> None:
         "below that explains why.",
         f"Fix what {C.EXCEPTIONS} lists and close again: each close rewrites {C.SUMMARY}, {C.CLAIM} and "
         f"{C.EXCEPTIONS} from the Timesheet, so closing twice never bills twice.",
+        f"{C.SUBMISSIONS}: each time claims are sent (ecm-xl export), one row per claim: when, in which file, "
+        "as an original, a replacement or a void. The next export sends only what is new or changed. "
+        "Closing again keeps this record; never edit it by hand.",
         f"Units: one unit per {profile.unit_minutes} minutes of care per member, month and code, added up "
         f"across staff and rounded up once at month end; outreach is one unit per attempt.",
     ]

@@ -113,6 +113,10 @@ OUTPUT_LOOK = {
     "Billing NPI": (11, CODE), "Tax ID": (10.5, CODE), "Source Rows": (15, WRAPPED),
     "Row": (6, CODE), "Date": (10.5, CODE), "Staff ID": (9, CODE), "Severity": (9, CODE),
     "Rule": (6, CODE), "Reason": (62, WRAPPED), "Sheet": (11, PLAIN), "Column": (14, WRAPPED),
+    # Submissions (what was sent, SPEC §5)
+    "Lines": (30, WRAPPED), "Fingerprint": (17, PLAIN), "Frequency": (10, CODE), "Payer Claim Number": (18, PLAIN),
+    "File": (22, WRAPPED), "Interchange Control Number": (13, CODE), "Sent": (15, CODE), "Status": (9, CODE),
+    "Note": (40, WRAPPED),
 }
 OUTPUT_DEFAULT = (12, PLAIN)
 OUTPUT_ORIENTATION = {C.SUMMARY: "landscape", C.CLAIM: "landscape", C.EXCEPTIONS: "landscape"}
