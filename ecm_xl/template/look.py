@@ -105,7 +105,7 @@ MEMBER_LOOK = {
 # Widths are what the longest usual value needs (a claim ID is 17 characters, a date 10),
 # so Claim's 19 columns print one landscape page wide at about 65 % (7 pt type) and Exceptions at 90 %.
 OUTPUT_LOOK = {
-    "Month": (10, CODE), "Member ID": (11, PLAIN), "Member Name": (19, WRAPPED), "HCPCS": (7.5, CODE),
+    "Month": (10, CODE), "Member ID": (11, CODE), "Member Name": (19, FIT), "HCPCS": (7.5, CODE),
     "Modifier 1": (8.5, CODE), "Modifier 2": (8.5, CODE), "Minutes": (8, NUMBER), "Hours": (8, NUMBER),
     "Units": (7, NUMBER), "Charge": (10, NUMBER), "Claim ID": (21, FIT), "Line": (5.5, CODE),
     "Date of Birth": (11, CODE), "From Date": (11, CODE), "To Date": (11, CODE),
@@ -119,6 +119,13 @@ OUTPUT_LOOK = {
     "Note": (40, WRAPPED),
 }
 OUTPUT_DEFAULT = (12, PLAIN)
+# Where one table has more room than the others.
+TABLE_LOOK = {C.SUMMARY: {"Member Name": (22, FIT)}}
+
+
+def output_look(table: str, header: str) -> tuple:
+    """(width, kind) of a column of an output table."""
+    return TABLE_LOOK.get(table, {}).get(header) or OUTPUT_LOOK.get(header, OUTPUT_DEFAULT)
 OUTPUT_ORIENTATION = {C.SUMMARY: "landscape", C.CLAIM: "landscape", C.EXCEPTIONS: "landscape"}
 
 # -- paper ---------------------------------------------------------------------

@@ -24,9 +24,9 @@ from .layout import (CHECK_DIFFERS, CODE_CHECK, CODES_ALL_HEADERS, CONTACT_HEADE
                      TIMESHEET_ALL_HEADERS, TIMESHEET_ROWS, YES_NO, code_formulas, helper_formulas)
 from .look import (BAD_FILL, BOLD, BOX, HEAD_FILL, HEADER_ALIGN, HEADER_HEIGHT, HEADING, HELPER_FILL, HELPER_FONT,
                    HELPER_HEAD_FILL, HELPER_HEAD_FONT, INPUT_FILL, LIST_STYLE, MEMBER_LOOK, MONTH_LONG, NOTE,
-                   NUMBER, OUTPUT_DEFAULT, OUTPUT_LOOK, OUTPUT_ORIENTATION, ROW_LINE, SMALL, STAFF_LOOK,
+                   NUMBER, OUTPUT_ORIENTATION, ROW_LINE, SMALL, STAFF_LOOK,
                    TABLE_HEAD_FILL, TABLE_HEAD_FONT, TABLE_STYLE, TEXT, TIMESHEET_LOOK, TITLE, TOP, TOTAL_LINE,
-                   WARN_FILL, WRAP, align, head_align, header_height, print_setup, text_height)
+                   WARN_FILL, WRAP, align, head_align, header_height, output_look, print_setup, text_height)
 from .validation import (list_validation, member_validations, messages, setting_validation, staff_validations,
                          timesheet_validations)
 
@@ -153,7 +153,7 @@ def output_sheet(ws, name: str, headers=None, print_columns: str | None = None) 
     headers = headers or C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES[name]
     formats = C.NUMBER_FORMATS.get(name, {})
     for c, h in enumerate(headers, start=1):
-        width, kind = OUTPUT_LOOK.get(h, OUTPUT_DEFAULT)
+        width, kind = output_look(name, h)
         table_header(ws.cell(1, c, h), kind=kind)
         cell = ws.cell(2, c)
         cell.number_format = formats.get(h, "General")
@@ -165,7 +165,7 @@ def output_sheet(ws, name: str, headers=None, print_columns: str | None = None) 
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)]
     ws.add_table(table)
-    ws.row_dimensions[1].height = header_height(headers, [OUTPUT_LOOK.get(h, OUTPUT_DEFAULT)[0] for h in headers])
+    ws.row_dimensions[1].height = header_height(headers, [output_look(name, h)[0] for h in headers])
     ws.freeze_panes = "A2"
     print_setup(ws, OUTPUT_ORIENTATION.get(name, "landscape"), columns=print_columns or f"A:{last}",
                 title_rows="1:1")
