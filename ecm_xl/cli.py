@@ -80,6 +80,8 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date (type 2026-11-30)") from None
 
 
+force_option = click.option("--force", is_flag=True,
+                            help="Replace an existing output file even if it is not this command's earlier output.")
 profile_option = click.option("--profile", metavar="NAME|FILE.toml",
                               help="Plan profile: a shipped id or a .toml file (default: the shipped CHPIV / Health Net one).")
 
@@ -149,23 +151,25 @@ def new(ctx, out, month, staff, members, sets, force, profile):
 @click.option("--sheet", metavar="NAME", help="The sheet of an xlsx entries file to read.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
               help="Write the filled workbook here instead of updating WORKBOOK.")
+@force_option
 @profile_option
 @click.pass_context
-def fill(ctx, workbook, entries, sheet, out, profile):
+def fill(ctx, workbook, entries, sheet, out, force, profile):
     """Add time entries to the Timesheet table.
 
     Columns are matched by header, ignoring case and spacing; Date, Staff ID,
     Member ID, Service, Contact and Minutes (or Start and End) are required.
     Blank HCPCS and modifier cells are filled from the code table (R5). Every
     row is added: the close decides what bills. WORKBOOK is updated in place
-    (safely, all or nothing) unless -o is given.
+    (safely, all or nothing) unless -o is given; -o replaces only an earlier
+    fill of the same workbook (or any file with --force).
 
     \b
     Example:
       ecm-xl fill October.xlsx --entries timesheet_export.csv
     """
     with _errors(ctx):
-        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet)
+        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force)
         click.echo(r.text())
 
 
@@ -178,14 +182,17 @@ def fill(ctx, workbook, entries, sheet, out, profile):
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month instead of Setup's billing month.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
               help="Date the close as this day for the filing-limit check (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def close(ctx, workbook, out, in_place, month, close_date, profile):
+def close(ctx, workbook, out, in_place, month, close_date, force, profile):
     """Close the month: Summary, Claim and Exceptions.
 
     The results go into a copy, <name>.closed.xlsx beside the workbook; the
     workbook itself is never changed unless --in-place is given. Closing a
     closed copy again replaces the three tables and gives the same result.
+    An existing output is replaced only when it is this workbook's closed copy
+    (or with --force).
 
     \b
     Example:
@@ -194,7 +201,7 @@ def close(ctx, workbook, out, in_place, month, close_date, profile):
     """
     with _errors(ctx):
         r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
-                               close_date=close_date)
+                               close_date=close_date, force=force)
         click.echo(r.text())
 
 
@@ -211,9 +218,10 @@ def close(ctx, workbook, out, in_place, month, close_date, profile):
               help="Interchange control number of the 837P (with --format x12).")
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month in every workbook.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the closes (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, profile):
+def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, force, profile):
     """Close every workbook in a folder or glob.
 
     One bad workbook never stops the others: each file gets a row in
@@ -236,7 +244,8 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
             progress = lambda done, total: bar.update(1)  # noqa: E731
         try:
             r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
-                                profile=profile, close_date=close_date, control_number=control_number)
+                                profile=profile, close_date=close_date, control_number=control_number,
+                                force=force)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
@@ -251,8 +260,9 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
 @click.option("--seed", type=int, help="Make a different sample month (default: the same one every time).")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
               help="Date the close as this day (default 2026-11-30, so the result never changes).")
+@force_option
 @click.pass_context
-def demo(ctx, dir, seed, close_date):
+def demo(ctx, dir, seed, close_date, force):
     """Build, fill and close a realistic sample month.
 
     About 40 members, six staff of both types and several hundred time entries
@@ -267,7 +277,7 @@ def demo(ctx, dir, seed, close_date):
       ecm-xl demo /tmp/ecm-demo
     """
     with _errors(ctx):
-        r = api.demo(dir, seed=seed, close_date=close_date)
+        r = api.demo(dir, seed=seed, close_date=close_date, force=force)
         click.echo(r.text())
 
 
@@ -279,9 +289,10 @@ def demo(ctx, dir, seed, close_date):
 @click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
               help="Interchange control number of the 837P (x12 only).")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the re-check (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def export(ctx, workbook, fmt, out, control_number, close_date, profile):
+def export(ctx, workbook, fmt, out, control_number, close_date, force, profile):
     """Export claim lines as an 837P file or CSV.
 
     The workbook must be closed, and its Claim sheet must still match its
@@ -294,7 +305,7 @@ def export(ctx, workbook, fmt, out, control_number, close_date, profile):
     """
     with _errors(ctx):
         s = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
-                                close_date=close_date)
+                                close_date=close_date, force=force)
         click.echo(f"Exported {s.claims:,} claims, {s.lines:,} claim lines, {s.units:,} units, "
                    f"${s.charge:,.2f} -> {s.path}")
 
@@ -302,10 +313,13 @@ def export(ctx, workbook, fmt, out, control_number, close_date, profile):
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("out", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@force_option
 @profile_option
 @click.pass_context
-def template(ctx, out, profile):
+def template(ctx, out, force, profile):
     """Write the blank workbook template to OUT.xlsx.
+
+    An existing file is replaced only when it is the same blank template (or with --force).
 
     \b
     Example:
@@ -314,9 +328,8 @@ def template(ctx, out, profile):
     """
     with _errors(ctx):
         from .profile import load_profile
-        from .template import build_template
         prof = load_profile(profile)
-        path = build_template(out, prof)
+        path = api.template_workbook(out, profile=prof, force=force)
         click.echo(f"Wrote {path} ({prof.id} {prof.version})")
 
 
@@ -325,13 +338,14 @@ def template(ctx, out, profile):
 @click.argument("folder", metavar="[DIR]", required=False, default=".", type=click.Path(file_okay=False))
 @click.option("--xlsm", is_flag=True,
               help="Write a macro-enabled .xlsm (Windows needs it to Import Functions =ECM_CODE / =ECM_UNITS).")
+@force_option
 @profile_option
 @click.pass_context
-def init(ctx, folder, xlsm, profile):
+def init(ctx, folder, xlsm, force, profile):
     """Write ECM_Timesheet.xlsx and ECM_Timesheet.py into DIR for the desktop xlwings add-in.
 
     Then open the workbook in Excel, fill it in, and click xlwings > Run main:
-    the month closes inside the workbook. Nothing is overwritten. See docs/excel.md.
+    the month closes inside the workbook. Nothing is overwritten (unless --force). See docs/excel.md.
 
     \b
     Example:
@@ -339,7 +353,7 @@ def init(ctx, folder, xlsm, profile):
     """
     with _errors(ctx):
         from .excel_init import init_project
-        book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
+        book, script = init_project(folder, profile=profile, macro_enabled=xlsm, force=force)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
 

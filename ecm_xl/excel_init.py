@@ -10,7 +10,7 @@ workbook.xml, its relationships and [Content_Types].xml change. The .py file
 carries the name of the workbook, which is what the add-in's "Run main"
 button imports before calling main().
 
-Nothing is overwritten: an existing file is an InitError (one line).
+Nothing is overwritten unless asked (force): an existing file is an InitError (one line).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class InitError(ValueError):
 
 
 def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_STEM,
-                 macro_enabled: bool = False) -> list:
+                 macro_enabled: bool = False, force: bool = False) -> list:
     """Write `<stem>.xlsx` (or .xlsm) and `<stem>.py` into `folder`; return both paths.
 
     `template`: the xlsx to start from (default: the template `ecm-xl new`
@@ -66,9 +66,13 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
     folder = Path(folder)
     book = folder / f"{stem}.{'xlsm' if macro_enabled else 'xlsx'}"
     script = folder / f"{stem}.py"
-    for p in (book, script):
-        if p.exists():
-            raise InitError(f"{p}: already exists; nothing was written (move it away or pick another folder)")
+    from .files import SCRIPT, WORKBOOK, guard_output
+    from .intake import InputError
+    for p, kind in ((book, WORKBOOK), (script, SCRIPT)):   # both checked before either is written
+        try:
+            guard_output(p, kind, force=force)
+        except InputError as exc:
+            raise InitError(str(exc)) from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
