@@ -243,6 +243,19 @@ def export_workbook(path, fmt: str, out, *, control_number: int | None = None, p
 
 
 # ---------------------------------------------------------------------------
+# merge (several workbooks of one clinic-month into one)
+# ---------------------------------------------------------------------------
+def merge_workbooks(inputs, out, *, profile=None, force: bool = False):
+    """Merge workbooks of one clinic-month (same billing NPI, month and health plan)
+    into `out`: every row kept, rosters that disagree refused (see ecm_xl.merge).
+
+        merge_workbooks(["Team A.xlsx", "Team B.xlsx"], "October.xlsx").text()
+    """
+    from .merge import merge_workbooks as _merge
+    return _merge(inputs, out, profile=profile, force=force)
+
+
+# ---------------------------------------------------------------------------
 # template
 # ---------------------------------------------------------------------------
 def template_workbook(out, *, profile=None, force: bool = False) -> Path:
@@ -337,7 +350,7 @@ def _write_plain_csv(path: Path, headers, rows) -> None:
 
 
 __all__ = ["new_workbook", "fill_workbook", "close_workbook", "batch_close", "export_workbook", "demo",
-           "template_workbook",
+           "template_workbook", "merge_workbooks",
            "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
            "WorkbookError", "default_output", "find_workbooks", "read_export", "table_rows", "parse_month",
            "write_named_cells", "close_result", "month_words", "rule_counts"]

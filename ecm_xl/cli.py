@@ -100,6 +100,7 @@ def main(ctx, debug):
       ecm-xl fill October.xlsx --entries timesheet_export.csv
       ecm-xl close October.xlsx           -> October.closed.xlsx
       ecm-xl batch inbox/ -o out/         close a folder of clinic workbooks
+      ecm-xl merge A.xlsx B.xlsx -o October.xlsx   one workbook from a month kept in several
     """
     ctx.obj = {"debug": debug}
 
@@ -252,6 +253,37 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
         click.echo(r.text())
         if not r.ok:
             ctx.exit(EXIT_SOME_FAILED)
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="WORKBOOK...", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="The merged workbook to write.")
+@force_option
+@profile_option
+@click.pass_context
+def merge(ctx, inputs, out, force, profile):
+    """Merge several workbooks of one clinic-month into one workbook.
+
+    For a clinic whose care teams, sites or staff each keep a workbook for the
+    same month. Every workbook must name the same billing NPI, billing month and
+    health plan on Setup and agree on its other settings, staff, members, rates
+    and activities; otherwise nothing is written and the message names each
+    disagreement and the files. The first workbook is the base: the others' rows
+    are added after its own, new staff and members are added, and its Summary,
+    Claim and Exceptions are emptied (close the merged workbook next). Every
+    timesheet row and minute of the inputs is in the merged workbook (R14); the
+    inputs are never changed.
+
+    \b
+    Example:
+      ecm-xl merge "Team A.xlsx" "Team B.xlsx" -o October.xlsx
+      ecm-xl close October.xlsx
+    """
+    with _errors(ctx):
+        r = api.merge_workbooks(list(inputs), out, profile=profile, force=force)
+        click.echo(r.text())
 
 
 # ---------------------------------------------------------------------------

@@ -136,6 +136,151 @@ def _conflict_text(kind, key, diffs, names) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Where the workbooks disagree (close_clinic_month holds what they touch; merge refuses)
+# ---------------------------------------------------------------------------
+_MONEY_SETTINGS = {"UnitMinutes": lambda s, p: s.unit_minutes or p.unit_minutes,
+                   "ApprovalRequired": lambda s, p: s.approval_required,
+                   "FilingLimitDays": lambda s, p: s.filing_limit_days or p.filing_limit_days,
+                   "TaxID": lambda s, p: s.tax_id,
+                   "DefaultDiagnosis": lambda s, p: s.default_diagnosis,
+                   "DefaultPlaceOfService": lambda s, p: s.default_place_of_service}
+_KEY_SETTINGS = ("BillingMonth", "BillingNPI", "HealthPlan")
+_LABELS = {s.name: s.label for s in C.SETTINGS}
+
+
+def _setup_conflicts(setups, profile, names) -> list[str]:
+    """'Unit minutes is 60 in A.xlsx and 15 in B.xlsx' for each money setting that differs."""
+    out = []
+    for name, get in _MONEY_SETTINGS.items():
+        values = [get(s, profile) for s in setups]
+        if len(set(values)) > 1:
+            out.append(f"{_LABELS[name]} is " + " and ".join(
+                f"{_say(name, v)} in {names[i]}" for i, v in enumerate(values)))
+    return out
+
+
+def _other_setting_conflicts(parts):
+    """(name, label, the first value) of each other setting two workbooks fill differently."""
+    for s in C.SETTINGS:
+        if s.name in _MONEY_SETTINGS or s.name in _KEY_SETTINGS:
+            continue
+        values = [(p.setup or {}).get(s.name) for p in parts]
+        filled = [v for v in values if not V.is_blank(v)]
+        if len({fold(V.text(v)) for v in filled}) > 1:
+            yield s.name, s.label, V.text(filled[0])
+
+
+def _roster_conflicts(kind, reads, facts, names) -> dict:
+    """{ID: (what differs, naming the files and rows; the listings)} for IDs listed differently."""
+    listings = {}
+    for i, (recs, _) in enumerate(reads):
+        for key, rec in recs.items():
+            listings.setdefault(key, []).append((i, key, rec))
+    out = {}
+    for key, found in listings.items():
+        diffs = _differences(found, facts) if len(found) > 1 else []
+        if diffs:
+            out[key] = (_conflict_text(kind, key, diffs, names), found)
+    return out
+
+
+def _rate_conflicts(rates, profile, names) -> dict:
+    """{code label: what differs} for plan codes the workbooks price differently."""
+    out = {}
+    for code in profile.codes:
+        values = [r.get(code.key) for r in rates]
+        if len(set(values)) > 1:
+            money = " and ".join(f"{names[i]} ({'no rate' if v is None else f'${v:,.2f}'})"
+                                 for i, v in enumerate(values))
+            out[code.label] = (f"The rate for {code.label} differs between the workbooks' Codes tables: "
+                               f"{money}. The line is listed without a charge until they agree.")
+    return out
+
+
+def _activity_conflicts(acts, names) -> dict:
+    """{activity: what differs} for activities billable in one workbook and not in another."""
+    out = {}
+    for key in dict.fromkeys(k for a in acts for k in a):
+        found = [(i, a[key]) for i, a in enumerate(acts) if key in a]
+        if len({b for _, (_, b, _) in found}) > 1:
+            said = " and ".join(f"{'billable' if b else 'not billable'} in {names[i]}" for i, (_, b, _) in found)
+            out[found[0][1][0]] = (f"Activity {found[0][1][0]} is {said}: this time is not billed until the "
+                                   "workbooks' Activities tables agree.")
+    return out
+
+
+class Reading(NamedTuple):
+    """Each workbook's own reading: its tables and what the loader made of them."""
+
+    names: list
+    timesheets: list          # Table per part
+    staff_tables: list
+    member_tables: list
+    setups: list              # Setup per part
+    setup_problems: list      # per part
+    staffs: list              # (staff by ID, problems) per part
+    members: list             # (members by ID, problems) per part
+    rates: list
+    rate_problems: list
+    activities: list
+    activity_problems: list
+    minutes: list             # {row: minutes} per part (every non-blank Timesheet row)
+
+
+def read_parts(parts, profile: Profile, billing_month=None) -> Reading:
+    """Read every part on its own, as its own close would."""
+    parts = [p if isinstance(p, Part) else Part(*p) for p in parts]
+    r = Reading([p.name for p in parts], [], [], [], [], [], [], [], [], [], [], [], [])
+    for p in parts:
+        ts = as_table(p.timesheet, C.TIMESHEET_HEADERS)
+        st = as_table(p.staff, C.STAFF_HEADERS)
+        mt = as_table(p.members, C.MEMBER_HEADERS)
+        r.timesheets.append(ts)
+        r.staff_tables.append(st)
+        r.member_tables.append(mt)
+        s, q = read_setup(p.setup, profile, billing_month)
+        r.setups.append(s)
+        r.setup_problems.append(q)
+        r.staffs.append(read_staff(st, profile))
+        r.members.append(read_members(mt))
+        rates, q = read_rates(as_table(p.codes, C.CODE_HEADERS) if p.codes is not None else None, profile)
+        r.rates.append(rates)
+        r.rate_problems.append(q)
+        acts, q = read_activities(as_table(p.activities, C.ACTIVITY_HEADERS) if p.activities is not None else None,
+                                  profile)
+        r.activities.append(acts)
+        r.activity_problems.append(q)
+        r.minutes.append(read_timesheet(ts, profile, acts)[2])
+    return r
+
+
+def disagreements(parts, profile: Profile | None = None) -> list[str]:
+    """Everything the workbooks disagree on, one line each naming the files (for `merge`, which
+    refuses them all): the clinic-month itself, any Setup setting, rosters, rates and activities."""
+    profile = profile or load_profile()
+    parts = [p if isinstance(p, Part) else Part(*p) for p in parts]
+    r = read_parts(parts, profile)
+    names = r.names
+    out = []
+    for name in _KEY_SETTINGS:
+        values = [(names[i], (p.setup or {}).get(name)) for i, p in enumerate(parts)]
+        if name == "BillingMonth":
+            shown = [(f, f"{s.billing_month:%B %Y}" if s.billing_month not in (None, dt.date.min) else "blank")
+                     for f, s in zip(names, r.setups)]
+        else:
+            shown = [(f, V.text(v) or "blank") for f, v in values]
+        if len({fold(v) for _, v in shown}) > 1 or any(v == "blank" for _, v in shown if name != "HealthPlan"):
+            out.append(f"{_LABELS[name]} is " + " and ".join(f"{v} in {f}" for f, v in shown))
+    out += _setup_conflicts(r.setups, profile, names)
+    out += [f"{label} differs between {' and '.join(names)}" for _, label, _ in _other_setting_conflicts(parts)]
+    out += [text for text, _ in _roster_conflicts("Staff", r.staffs, _staff_facts, names).values()]
+    out += [text for text, _ in _roster_conflicts("Member", r.members, _member_facts, names).values()]
+    out += list(_rate_conflicts(r.rates, profile, names).values())
+    out += list(_activity_conflicts(r.activities, names).values())
+    return out
+
+
+# ---------------------------------------------------------------------------
 # The close
 # ---------------------------------------------------------------------------
 def close_clinic_month(parts, profile: Profile | None = None, *, close_date: dt.date | None = None,
@@ -150,44 +295,18 @@ def close_clinic_month(parts, profile: Profile | None = None, *, close_date: dt.
         if None in keys or len(keys) > 1:
             raise ValueError(" and ".join(names) + " are not one clinic-month: each needs the same billing NPI, "
                              "billing month and health plan on Setup")
-    ts = [as_table(p.timesheet, C.TIMESHEET_HEADERS) for p in parts]
-    staff_t = [as_table(p.staff, C.STAFF_HEADERS) for p in parts]
-    member_t = [as_table(p.members, C.MEMBER_HEADERS) for p in parts]
-    own = [[] for _ in parts]                  # problems each part shows as they are
-    setups, staffs, members, rates, acts, minutes_in = [], [], [], [], [], []
-    for i, p in enumerate(parts):
-        s, q = read_setup(p.setup, profile, billing_month)
-        own[i] += q
-        setups.append(s)
-        st, q_staff = read_staff(staff_t[i], profile)
-        mem, q_members = read_members(member_t[i])
-        staffs.append((st, q_staff))
-        members.append((mem, q_members))
-        r, q = read_rates(as_table(p.codes, C.CODE_HEADERS) if p.codes is not None else None, profile)
-        own[i] += q
-        rates.append(r)
-        a, q = read_activities(as_table(p.activities, C.ACTIVITY_HEADERS) if p.activities is not None else None,
-                               profile)
-        own[i] += q
-        acts.append(a)
-        minutes_in.append(read_timesheet(ts[i], profile, a)[2])
+    reading = read_parts(parts, profile, billing_month)
+    ts, staff_t, member_t = reading.timesheets, reading.staff_tables, reading.member_tables
+    setups, staffs, members, rates, acts, minutes_in = (reading.setups, reading.staffs, reading.members,
+                                                        reading.rates, reading.activities, reading.minutes)
+    own = [list(reading.setup_problems[i]) + reading.rate_problems[i] + reading.activity_problems[i]
+           for i in range(n)]           # problems each part shows as they are
 
     conflicts = []
-    notes = {}     # (sheet, rule, column, id or label) -> reason for the rows it holds
+    notes = {}     # ('R9',) -> the reason every row is held (Setup disagrees)
 
     # -- Setup: the settings that shape the money must agree ------------------------------
-    money = {"Unit minutes": lambda s: s.unit_minutes or profile.unit_minutes,
-             "Approval required": lambda s: s.approval_required,
-             "Filing limit days": lambda s: s.filing_limit_days or profile.filing_limit_days,
-             "Tax ID": lambda s: s.tax_id,
-             "Default diagnosis code": lambda s: s.default_diagnosis,
-             "Default place of service": lambda s: s.default_place_of_service}
-    setup_diffs = []
-    for label, get in money.items():
-        values = [get(s) for s in setups]
-        if len(set(values)) > 1:
-            setup_diffs.append(f"{label} is " + " and ".join(
-                f"{_say(label, v)} in {names[i]}" for i, v in enumerate(values)))
+    setup_diffs = _setup_conflicts(setups, profile, names)
     if setup_diffs:
         reason = ("Setup differs between the workbooks of this month (" + "; ".join(setup_diffs)
                   + "): no row is billed until every workbook's Setup agrees.")
@@ -195,37 +314,23 @@ def close_clinic_month(parts, profile: Profile | None = None, *, close_date: dt.
         for i in range(n):
             own[i].append(Problem("R2", ERROR, C.SETUP, None, None, reason))
         notes[("R9",)] = reason
-    for s in C.SETTINGS:   # what only the 837P carries: named, the first workbook's is used
-        if s.name in ("BillingMonth", "BillingNPI", "HealthPlan", "UnitMinutes", "ApprovalRequired",
-                      "FilingLimitDays", "TaxID", "DefaultDiagnosis", "DefaultPlaceOfService"):
-            continue
-        values = [(i, (p.setup or {}).get(s.name)) for i, p in enumerate(parts)]
-        filled = {fold(V.text(v)) for _, v in values if not V.is_blank(v)}
-        if len(filled) > 1:
-            used = next(V.text(v) for _, v in values if not V.is_blank(v))
-            reason = (f"{s.label} differs between " + " and ".join(names) + f": the claims use {used!r} "
-                      f"(from the first workbook that names it). Make Setup agree before sending.")
-            for i in range(n):
-                own[i].append(Problem("R2", WARNING, C.SETUP, None, s.name, reason))
+    for name, label, used in _other_setting_conflicts(parts):   # only the 837P carries these
+        reason = (f"{label} differs between " + " and ".join(names) + f": the claims use {used!r} "
+                  "(from the first workbook that names it). Make Setup agree before sending.")
+        for i in range(n):
+            own[i].append(Problem("R2", WARNING, C.SETUP, None, name, reason))
 
     # -- Staff and members: one listing per ID, or the rows are held ---------------------
     def combine(kind, sheet, tables, read, facts, key_column):
         """The combined roster table's rows and where each came from, the held IDs."""
-        listings = {}
-        for i, (recs, _) in enumerate(read):
-            for key, rec in recs.items():
-                listings.setdefault(key, []).append((i, key, rec))
         held = {}
-        for key, found in listings.items():
-            diffs = _differences(found, facts) if len(found) > 1 else []
-            if diffs:
-                text = _conflict_text(kind, key, diffs, names)
-                held[key] = text
-                conflicts.append((f"{kind} {key}", tuple(dict.fromkeys(names[i] for i, _, _ in found))))
-                for i, _, rec in found:
-                    own[i].append(Problem("R10", ERROR, sheet, rec.row, key_column,
-                                          text + ". Its time is not billed until the workbooks agree.",
-                                          **({"member_id": key} if kind == "Member" else {"staff_id": key})))
+        for key, (text, found) in _roster_conflicts(kind, read, facts, names).items():
+            held[key] = text
+            conflicts.append((f"{kind} {key}", tuple(dict.fromkeys(names[i] for i, _, _ in found))))
+            for i, _, rec in found:
+                own[i].append(Problem("R10", ERROR, sheet, rec.row, key_column,
+                                      text + ". Its time is not billed until the workbooks agree.",
+                                      **({"member_id": key} if kind == "Member" else {"staff_id": key})))
         taken, rows, where = {}, [], []
         for i, t in enumerate(tables):
             for j, r in enumerate(t.rows):
@@ -246,31 +351,20 @@ def close_clinic_month(parts, profile: Profile | None = None, *, close_date: dt.
                                                        "Member ID")
 
     # -- Lists: one rate per code, one verdict per activity ------------------------------
-    code_rows, rate_notes = [], {}
-    for code in profile.codes:
-        values = [r.get(code.key) for r in rates]
-        rate = values[0]
-        if len(set(values)) > 1:
-            rate = None
-            money_text = " and ".join(f"{names[i]} ({'no rate' if v is None else f'${v:,.2f}'})"
-                                      for i, v in enumerate(values))
-            rate_notes[code.label] = (f"The rate for {code.label} differs between the workbooks' Codes tables: "
-                                      f"{money_text}. The line is listed without a charge until they agree.")
-            conflicts.append((f"Rate {code.label}", tuple(names)))
-            for i in range(n):
-                own[i].append(Problem("R5", WARNING, C.LISTS, None, "Rate", rate_notes[code.label]))
-        code_rows.append({"HCPCS": code.hcpcs, "Modifier 1": code.modifier_1, "Modifier 2": code.modifier_2,
-                          "Rate": rate})
-    act_rows, act_notes = [], {}
+    rate_notes = _rate_conflicts(rates, profile, names)
+    for label, text in rate_notes.items():
+        conflicts.append((f"Rate {label}", tuple(names)))
+        for i in range(n):
+            own[i].append(Problem("R5", WARNING, C.LISTS, None, "Rate", text))
+    code_rows = [{"HCPCS": code.hcpcs, "Modifier 1": code.modifier_1, "Modifier 2": code.modifier_2,
+                  "Rate": None if code.label in rate_notes else rates[0].get(code.key)} for code in profile.codes]
+    act_notes = _activity_conflicts(acts, names)
+    act_rows = []
     for key in dict.fromkeys(k for a in acts for k in a):
-        found = [(i, a[key]) for i, a in enumerate(acts) if key in a]
-        name, billable, why = found[0][1]
-        if len({b for _, (_, b, _) in found}) > 1:
+        name, billable, why = next(a[key] for a in acts if key in a)
+        if name in act_notes:
             billable = False
-            said = " and ".join(f"{'billable' if b else 'not billable'} in {names[i]}" for i, (_, b, _) in found)
-            act_notes[name] = (f"Activity {name} is {said}: this time is not billed until the workbooks' "
-                               "Activities tables agree.")
-            conflicts.append((f"Activity {name}", tuple(names[i] for i, _ in found)))
+            conflicts.append((f"Activity {name}", tuple(names)))
             for i in range(n):
                 own[i].append(Problem("R7", ERROR, C.LISTS, None, "Billable", act_notes[name]))
         act_rows.append({"Activity": name, "Billable": "Yes" if billable else "No", "Reason": why})

@@ -84,8 +84,9 @@ def guard_output(target, kind: str, *, force: bool = False, own=None, source=Non
         mine = False
     if mine:
         return p
-    raise InputError(p, "already exists and is not this command's earlier output for the same input: "
-                        "nothing was written (choose another name, or add --force to replace it)")
+    what = "already exists" if own is None else \
+        "already exists and is not an earlier output of this command from the same input"
+    raise InputError(p, f"{what}; nothing was written (choose another name, or add --force to replace it)")
 
 
 def _tables_of(path) -> dict | None:

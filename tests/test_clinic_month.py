@@ -237,3 +237,68 @@ def test_batch_x12_of_a_split_demo_month_equals_the_whole_month(tmp_path):
         return sorted(seg for seg in text.replace("\n", "").split("~") if seg.startswith(("CLM*", "SV1*")))
     assert claims("split") == claims("whole")
     assert claims("whole")
+
+
+# ---------------------------------------------------------------------------
+# ecm-xl merge
+# ---------------------------------------------------------------------------
+def merge(*args):
+    return CliRunner().invoke(main, ["merge", *map(str, args)])
+
+
+def test_merge_keeps_every_row_and_the_merged_month_bills_one_unit(two_teams, tmp_path):
+    a, b = two_teams / "Team A.xlsx", two_teams / "Team B.xlsx"
+    hashes = {p.name: sha256(p) for p in (a, b)}
+    out = tmp_path / "October.xlsx"
+    r = merge(a, b, "-o", out)
+    assert r.exit_code == 0, r.output
+    # 1 row of 30 minutes + 2 rows of 30 and 5 minutes, counted by hand
+    assert "Team A.xlsx 1 row, 30 minutes; Team B.xlsx 2 rows, 35 minutes" in r.output
+    assert "3 timesheet rows, 65 minutes" in r.output
+    assert {p.name: sha256(p) for p in (a, b)} == hashes                  # inputs untouched
+    rows = [row for row in table_values(out, "Timesheet")]
+    assert [(row[0].day, row[1], row[8]) for row in rows] == [(5, "C1", 30), (20, "C2", 30), (9, "N1", 5)]
+    r = CliRunner().invoke(main, ["close", str(out), "--close-date", CLOSE_DATE.isoformat()])
+    assert r.exit_code == 0, r.output
+    assert "1 claim lines, 1 units, $160.00" in r.output
+    claim = table_values(tmp_path / "October.closed.xlsx", "Claim")
+    assert [(c[2], c[11], c[13]) for c in claim] == [(ANN, 1, G9008_U1)]   # 30 + 30 minutes: one unit
+    r = merge(a, b, "-o", out)                                             # its own earlier output
+    assert r.exit_code == 0, r.output
+
+
+def test_merge_adds_the_staff_and_members_only_another_workbook_lists(tmp_path):
+    a = team_workbook(tmp_path / "A.xlsx", [("10/5/2026", "C1", ANN, "ECM service", "In person", "30")],
+                      staff=STAFF[:1], members=MEMBERS[:1])
+    b = team_workbook(tmp_path / "B.xlsx", [("10/9/2026", "N1", BEN, "Outreach attempt", "Text/Email", "10")])
+    r = merge(a, b, "-o", tmp_path / "October.xlsx")
+    assert r.exit_code == 0, r.output
+    assert "added 2 staff and 1 member rows" in r.output                  # C2 and N1; Ben
+    assert [row[0] for row in table_values(tmp_path / "October.xlsx", "Staff")] == ["C1", "C2", "N1"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"members": [dict(MEMBERS[0], **{"Date of Birth": "1/3/1970"}), MEMBERS[1]]}, "Date of Birth"),
+    ({"staff": [dict(STAFF[0], **{"Staff Type": "Non-clinical"})] + STAFF[1:]}, "Staff Type"),
+    ({"month": "2026-11"}, "Billing month is October 2026 in A.xlsx and November 2026 in B.xlsx"),
+    ({"settings": dict(SETTINGS, BillingNPI="1245319599")}, "Billing NPI"),
+])
+def test_merge_refuses_workbooks_that_disagree_naming_both_files(tmp_path, change, words):
+    a = team_workbook(tmp_path / "A.xlsx", [("10/5/2026", "C1", ANN, "ECM service", "In person", "30")])
+    b = team_workbook(tmp_path / "B.xlsx", [("10/6/2026", "C2", ANN, "ECM service", "In person", "30")], **change)
+    r = merge(a, b, "-o", tmp_path / "October.xlsx")
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "A.xlsx" in r.stderr and "B.xlsx" in r.stderr and words in r.stderr, r.stderr
+    assert not (tmp_path / "October.xlsx").exists()
+
+
+def test_merge_never_replaces_another_workbook_unasked(two_teams, tmp_path):
+    other = team_workbook(tmp_path / "November.xlsx", [], month="2026-11")
+    before = sha256(other)
+    r = merge(two_teams / "Team A.xlsx", two_teams / "Team B.xlsx", "-o", other)
+    assert r.exit_code == 2 and "--force" in r.stderr and sha256(other) == before
+    r = merge(two_teams / "Team A.xlsx", two_teams / "Team B.xlsx", "-o", tmp_path / "October.csv")
+    assert r.exit_code == 2 and "*.xlsx" in r.stderr
+    r = merge(two_teams / "Team A.xlsx", two_teams / "Team B.xlsx", "-o", two_teams / "Team A.xlsx")
+    assert r.exit_code == 2 and "input" in r.stderr
