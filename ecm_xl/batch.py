@@ -28,6 +28,7 @@ from .intake import InputError, parse_month
 from .profile import as_profile
 from .tables import defuse
 from .xlsx import WorkbookError
+from .xlsx.package import OutputError, output_error
 
 OK, BAD_FILE, FAILED = "ok", "bad file", "failed"
 BATCH_REPORT = "batch_report.csv"
@@ -137,6 +138,8 @@ def _close_one(job):
     path, dst, name, month, profile, close_date, keep_result = job
     try:
         report = close_workbook(path, dst, month=month, profile=profile, close_date=close_date)
+    except OutputError as exc:  # the closed copy can't be written: not the workbook's fault
+        return BatchItem(name, FAILED, 0, 0, 0.0, 0, 0, str(exc), ""), [], None
     except WorkbookError as exc:
         return BatchItem(name, BAD_FILE, 0, 0, 0.0, 0, 0, str(exc), ""), [], None
     except OSError as exc:      # the disk, not the workbook: full, read-only, gone
@@ -270,7 +273,10 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     guard_output(claims_path, CSV, force=force, own=is_claims_csv)
     if fmt == "x12":
         guard_output(out_dir / BATCH_X12, X12, force=force, own=is_x12_of)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(os.fspath(out_dir), exc) from None
     keep = fmt == "x12"
     prof = as_profile(profile)
 

@@ -66,9 +66,24 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
     folder = Path(folder)
     book = folder / f"{stem}.{'xlsm' if macro_enabled else 'xlsx'}"
     script = folder / f"{stem}.py"
-    from .files import SCRIPT, WORKBOOK, guard_output
+    prepare_folder(folder, (book, script), force=force)
+    src = _template_file(folder, template, profile)
+    try:
+        add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
+    finally:
+        if template is None:
+            os.unlink(src)
+    write_text(script, PY_FILE.format(workbook=book.name, stem=stem))
+    return [book, script]
+
+
+def prepare_folder(folder: Path, paths, force: bool = False) -> None:
+    """Refuse if any of `paths` exists (nothing is overwritten unless `force`), or is
+    named for another kind of file (files.guard_output); make `folder` if missing."""
+    from .files import EXTENSIONS, TEXT, WORKBOOK, guard_output
     from .intake import InputError
-    for p, kind in ((book, WORKBOOK), (script, SCRIPT)):   # both checked before either is written
+    for p in paths:   # all checked before any is written
+        kind = WORKBOOK if Path(p).suffix.lower() in EXTENSIONS[WORKBOOK] else TEXT
         try:
             guard_output(p, kind, force=force)
         except InputError as exc:
@@ -77,14 +92,6 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InitError(f"{folder}: can't create the folder ({e.strerror})") from None
-    src = _template_file(folder, template, profile)
-    try:
-        add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
-    finally:
-        if template is None:
-            os.unlink(src)
-    _write_text(script, PY_FILE.format(workbook=book.name, stem=stem))
-    return [book, script]
 
 
 def _template_file(folder: Path, template, profile) -> Path:
@@ -98,7 +105,7 @@ def _template_file(folder: Path, template, profile) -> Path:
     return tmp
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:

@@ -19,9 +19,10 @@ from pathlib import Path
 from .intake import InputError
 from .xlsx.package import atomic_write
 
-WORKBOOK, X12, CSV, SCRIPT = "workbook", "x12", "csv", "script"
-EXTENSIONS = {WORKBOOK: (".xlsx", ".xlsm"), X12: (".837", ".x12", ".txt"), CSV: (".csv",), SCRIPT: (".py",)}
-KIND_WORDS = {WORKBOOK: "a workbook", X12: "an 837P claim file", CSV: "a CSV file", SCRIPT: "a Python script"}
+WORKBOOK, X12, CSV, TEXT = "workbook", "x12", "csv", "text"
+EXTENSIONS = {WORKBOOK: (".xlsx", ".xlsm"), X12: (".837", ".x12", ".txt"), CSV: (".csv",), TEXT: (".py", ".txt")}
+KIND_WORDS = {WORKBOOK: "a workbook", X12: "an 837P claim file", CSV: "a CSV file",
+              TEXT: "a Python script or text file"}
 
 
 def name_of(path) -> str:
@@ -60,7 +61,7 @@ def default_output(path) -> Path:
 def guard_output(target, kind: str, *, force: bool = False, own=None, source=None) -> Path:
     """Check `target` before a command writes `kind` to it; InputError (one line) when it may not.
 
-    - its extension must fit `kind` (WORKBOOK, X12, CSV or SCRIPT), --force or not;
+    - its extension must fit `kind` (WORKBOOK, X12, CSV or TEXT), --force or not;
     - it must not be `source` (the command's input, or any of them);
     - an existing file is replaced only when `force`, or when `own(target)` says
       it is this command's own earlier output for the same input.
