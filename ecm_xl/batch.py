@@ -207,10 +207,12 @@ def _close_group(job):
         others = tuple(x for x in together if x != names[k])
         try:
             write_tables(paths[k], dsts[k], output_tables(r))
-        except (WorkbookError, OSError) as exc:
-            what = str(exc) if isinstance(exc, WorkbookError) else f"{names[k]}: can't be written ({exc.strerror})"
-            items[k] = (BatchItem(names[k], BAD_FILE if isinstance(exc, WorkbookError) else FAILED,
-                                  0, 0, 0.0, 0, 0, what, "", label, others), [], None)
+        except (WorkbookError, OSError) as exc:   # as _close_one says it
+            bad = isinstance(exc, WorkbookError) and not isinstance(exc, OutputError)
+            what = str(exc) if isinstance(exc, WorkbookError) else \
+                str(output_error(dsts[k], exc, replacing=os.path.exists(dsts[k])))
+            items[k] = (BatchItem(names[k], BAD_FILE if bad else FAILED, 0, 0, 0.0, 0, 0, what, "", label, others),
+                        [], None)
             continue
         t = r.totals
         if len(together) == 1:
