@@ -240,8 +240,27 @@ def export_workbook(path, fmt: str, out, *, control_number: int | None = None, p
         return (is_x12_of if fmt == "x12" else is_claims_csv)(p, npi)
     if fmt in ("x12", "csv"):
         guard_output(out, X12 if fmt == "x12" else CSV, force=force, own=own, source=path)
+    _not_part_of_a_month(path)
     kw = {"control_number": control_number} if control_number is not None and fmt == "x12" else {}
     return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, **kw)
+
+
+def _not_part_of_a_month(path) -> None:
+    """A copy `batch` closed as part of a clinic-month holds the whole month: exporting it
+    alone would send that month from each copy. Say where the month is exported from."""
+    from .clinic_month import BILLED_WITH
+    from .exports import ExportError
+    try:
+        wb = read_workbook(path, required=(), tables=(C.EXCEPTIONS,))
+    except WorkbookError:
+        return          # the export says what is wrong with the file
+    for r in wb.tables.get(C.EXCEPTIONS, ()).rows if C.EXCEPTIONS in wb.tables else ():
+        reason = V.text(r.get("Reason"))
+        if V.text(r.get("Rule")) == "R2" and reason.startswith(BILLED_WITH):
+            others = reason[len(BILLED_WITH):].split(" (", 1)[0]
+            raise ExportError(f"{Path(path).name}: was billed as one month with {others}: send that month from "
+                              "the batch's claims.837 or claims.csv (ecm-xl batch ... --format x12), or merge "
+                              "the workbooks (ecm-xl merge) and close and export the merged one")
 
 
 # ---------------------------------------------------------------------------

@@ -167,6 +167,18 @@ def _month_of(path, month, profile):
     return key, month_label(setup) if key else ""
 
 
+def _months(files, month, profile, workers: int) -> list:
+    """_month_of for every file, spread over the workers like the closes."""
+    if workers > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(_month_of, files, [month] * len(files), [profile] * len(files),
+                                     chunksize=max(1, len(files) // (4 * workers))))
+        except Exception:   # a worker died: read them here instead
+            pass
+    return [_month_of(f, month, profile) for f in files]
+
+
 def _close_group(job):
     """Close several workbooks of one clinic-month as one month, in a worker.
 
@@ -282,10 +294,10 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     keep = fmt == "x12"
     prof = as_profile(profile)
 
+    workers = max(1, min(workers or os.cpu_count() or 1, len(files)))
     groups: dict = {}
     labels = {}
-    for k, f in enumerate(files):
-        key, labels[k] = _month_of(f, month, prof)
+    for k, (key, labels[k]) in enumerate(_months(files, month, prof, workers)):
         groups.setdefault(key if key is not None else ("alone", k), []).append(k)
     jobs = []    # (function, job, the files' indexes)
     for key, ks in groups.items():
@@ -296,7 +308,7 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
             jobs.append((_close_group, ([str(files[k]) for k in ks], [str(dsts[k]) for k in ks],
                                         [names[k] for k in ks], labels[ks[0]], month, prof, close_date, keep), ks))
     jobs.sort(key=lambda j: j[2][0])
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    workers = min(workers, len(jobs))
     results: list = [None] * len(files)
     months: list = [None] * len(jobs)    # a combined month's (lines, result), by job
     done = 0

@@ -241,6 +241,12 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
     and OUT_DIR/claims.csv holds every claim line with its source file. Exits 1
     when some file failed.
 
+    Workbooks with the same billing NPI, billing month and health plan (one
+    per care team, site or staff member) are billed as ONE month: each
+    member's time summed across them before rounding, one claim per member.
+    Each closed copy shows the whole month's claims and its own rows'
+    Exceptions; rosters that disagree are named with both files.
+
     \b
     Example:
       ecm-xl batch inbox/ -o out/ --workers 4

@@ -45,6 +45,7 @@ from .profile import Profile, fold, load_profile
 # engine's output tells which sheet it is and maps back to a file and row.
 BASE = {C.TIMESHEET: 10_000_000, C.STAFF: 20_000_000, C.MEMBERS: 30_000_000}
 _VIRTUAL = re.compile(r"\b[123]\d{7}\b")
+BILLED_WITH = "Billed as one month with "   # how a closed copy's R2 note begins
 
 
 class Part(NamedTuple):
@@ -425,10 +426,8 @@ def close_clinic_month(parts, profile: Profile | None = None, *, close_date: dt.
         if n > 1:
             others = [x for x in names if x != names[i]]
             own[i].append(Problem("R2", WARNING, C.SETUP, None, None,
-                                  "This month is billed as one with " + " and ".join(others)
-                                  + " (the same billing NPI, month and health plan): the Summary and Claim show the "
-                                  "whole month, each member's time summed before rounding; these Exceptions are "
-                                  "this workbook's own rows."))
+                                  BILLED_WITH + " and ".join(others) + " (same billing NPI, month and plan): "
+                                  "Summary and Claim show the whole month; these Exceptions are this workbook's rows."))
         problems = sorted(own[i], key=_problem_order)
         part_results.append(PartClose(names[i], CloseResult(
             result.summary, labelled(i), problems, _totals(result, minutes_in[i], billed_by_part[i], problems),

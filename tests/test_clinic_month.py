@@ -99,7 +99,7 @@ def test_two_teams_30_minutes_each_bill_one_unit_on_one_claim(two_teams, tmp_pat
     a_exc, b_exc = exceptions(out / "Team A.closed.xlsx"), exceptions(out / "Team B.closed.xlsx")
     assert [(row, rule) for row, rule, _ in b_exc if rule != "R2"] == [(3, "R4")]   # its own row 3
     assert [rule for _, rule, _ in a_exc] == ["R2"]
-    assert "billed as one with Team B.xlsx" in a_exc[0][2]
+    assert a_exc[0][2].startswith("Billed as one month with Team B.xlsx")
     assert {p.name: sha256(p) for p in two_teams.iterdir()} == hashes               # inputs untouched
 
 
@@ -302,3 +302,20 @@ def test_merge_never_replaces_another_workbook_unasked(two_teams, tmp_path):
     assert r.exit_code == 2 and "*.xlsx" in r.stderr
     r = merge(two_teams / "Team A.xlsx", two_teams / "Team B.xlsx", "-o", two_teams / "Team A.xlsx")
     assert r.exit_code == 2 and "input" in r.stderr
+
+
+def test_a_copy_billed_with_others_is_not_exported_alone(two_teams, tmp_path):
+    assert batch(two_teams, tmp_path / "out").exit_code == 0
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "out" / "Team B.closed.xlsx"), "--format", "csv",
+                                  "-o", str(tmp_path / "b.csv")])
+    assert r.exit_code == 2
+    assert "billed as one month with Team A.xlsx" in r.stderr and "claims.837" in r.stderr
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_two_workers_close_a_split_month_the_same(two_teams, tmp_path):
+    one = batch(two_teams, tmp_path / "one")
+    two = CliRunner().invoke(main, ["batch", str(two_teams), "-o", str(tmp_path / "two"), "--workers", "2",
+                                    "--close-date", CLOSE_DATE.isoformat()])
+    assert one.exit_code == two.exit_code == 0, two.output
+    assert read_csv(tmp_path / "one" / "claims.csv") == read_csv(tmp_path / "two" / "claims.csv")
