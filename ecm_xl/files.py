@@ -148,7 +148,10 @@ def is_claims_csv(path, billing_npi: str = "") -> bool:
     import csv
 
     from . import contract as C
-    if not first_line_is(path, C.CLAIM_HEADERS, ("Source File",) + C.CLAIM_HEADERS):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first = tuple(next(csv.reader(f), ()))
+    n = len(C.CLAIM_HEADERS)        # an invoice CSV adds columns after the Claim sheet's
+    if first[:n] != C.CLAIM_HEADERS and first[:n + 1] != ("Source File",) + C.CLAIM_HEADERS:
         return False
     if not billing_npi:
         return True
