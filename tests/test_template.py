@@ -141,7 +141,7 @@ def test_script_writes_the_template(tmp_path, fresh_bytes):
 # -- SPEC §3: sheets and tables ------------------------------------------------------
 def test_sheets(wb):
     assert wb.sheetnames == [C.INSTRUCTIONS, C.SETUP, C.STAFF, C.MEMBERS, C.TIMESHEET, C.SUMMARY, C.CLAIM,
-                             C.EXCEPTIONS, C.LISTS]
+                             C.EXCEPTIONS, C.REMITTANCE, C.STATUS, C.LISTS]
 
 
 @pytest.mark.parametrize("name, headers", [
