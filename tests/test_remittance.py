@@ -209,3 +209,11 @@ def test_posting_the_same_payment_again_replaces_its_rows():
     rows, replaced = merge_rows(old + [other], first, {"EFT12345"})
     assert replaced == len(first)
     assert len(rows) == len(first) + 1 and rows[0][0] == "OLDER"
+
+
+def test_the_wheel_takes_the_code_list():
+    import tomllib
+    from pathlib import Path
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "remittance/*.csv" in config["tool"]["setuptools"]["package-data"]["ecm_xl"]
+    assert any(d.startswith("pyx12") for d in config["project"]["dependencies"])
