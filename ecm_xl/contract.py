@@ -72,7 +72,7 @@ CYCLE_WIDTHS = {"Claim ID": 19, "Payer Claim Number": 18, "Claim Status": 12, "M
 DATE_FORMAT = "m/d/yyyy"
 MONTH_FORMAT = "mmm yyyy"
 MONEY_FORMAT = "#,##0.00"
-DATE_TIME_FORMAT = "m/d/yyyy h:mm"
+DATETIME_FORMAT = "m/d/yyyy h:mm"
 NUMBER_FORMATS = {
     SUMMARY: {"Month": MONTH_FORMAT, "Minutes": "0", "Hours": "0.00", "Units": "0", "Charge": MONEY_FORMAT},
     CLAIM: {"Date of Birth": DATE_FORMAT, "From Date": DATE_FORMAT, "To Date": DATE_FORMAT,
@@ -80,10 +80,22 @@ NUMBER_FORMATS = {
     EXCEPTIONS: {"Date": DATE_FORMAT, "Minutes": "0", "Row": "0"},
     REMITTANCE: {"Billed": MONEY_FORMAT, "Paid": MONEY_FORMAT, "Patient Responsibility": MONEY_FORMAT,
                  "Adjustment Amount": MONEY_FORMAT, "Line": "0", "Units": "0", "Payment Date": DATE_FORMAT,
-                 "Posted": DATE_TIME_FORMAT},
+                 "Posted": DATETIME_FORMAT, "Payer Claim Number": "@", "Check or EFT": "@"},
     STATUS: {"Month": MONTH_FORMAT, "Charge": MONEY_FORMAT, "Paid": MONEY_FORMAT, "Sent": DATE_FORMAT,
              "Days Since Sent": "0", "Filing Deadline": DATE_FORMAT, "Days Left": "0", "As Of": DATE_FORMAT},
 }
+
+# -- records of the billing cycle (SPEC §5) -------------------------------------
+# Kept with the month, on their own sheets; a close copies them along and never
+# rewrites them. Rows are only ever added: the newest row of a Claim ID wins.
+SUBMISSIONS = "Submissions"
+SUBMISSION_HEADERS = ("Claim ID", "Member ID", "Month", "Lines", "Units", "Charge", "Fingerprint",
+                      "Frequency", "Payer Claim Number", "File", "Interchange Control Number", "Sent",
+                      "Status", "Note")
+RECORD_TABLES = {SUBMISSIONS: SUBMISSION_HEADERS}
+NUMBER_FORMATS[SUBMISSIONS] = {"Month": MONTH_FORMAT, "Units": "0", "Charge": MONEY_FORMAT, "Frequency": "0",
+                               "Interchange Control Number": "@", "Payer Claim Number": "@",
+                               "Sent": DATETIME_FORMAT}
 
 
 # -- Setup --------------------------------------------------------------------
@@ -117,5 +129,7 @@ SETTINGS = (
     Setting("ReceiverID", "Receiver ID", "text", "The receiver's ID for the 837P envelope.", True),
     Setting("PayerName", "Payer name", "text", "The payer named on the claims.", True),
     Setting("PayerID", "Payer ID", "text", "The payer's ID for the 837P.", True),
+    Setting("Taxonomy", "Billing provider taxonomy", "text",
+            "Optional: your 10-character provider taxonomy code (e.g. 251S00000X), if the plan asks for it."),
 )
 SETTING_NAMES = tuple(s.name for s in SETTINGS)

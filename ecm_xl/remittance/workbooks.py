@@ -21,7 +21,7 @@ from ..xlsx.sheets import add_table_sheets
 from .era import read_era
 from .posting import NOT_OURS, STATUSES, merge_rows, post
 
-SUBMISSIONS = getattr(C, "SUBMISSIONS", "Submissions")
+SUBMISSIONS = C.SUBMISSIONS
 
 
 
