@@ -22,10 +22,11 @@ from typing import NamedTuple
 from . import contract as C
 from . import values as V
 
-NOT_SENT, HELD, WAITING, PAID, PAID_IN_PART, DENIED, REVERSED, VOIDED = (
-    "not sent", "held", "waiting", "paid", "paid in part", "denied", "reversed", "voided")
-SEND, SUPPLY, WAIT, RESEND, NOTHING, FIX, APPEAL = (
-    "send", "supply the payer's claim number", "wait", "resend", "none", "fix and replace", "appeal")
+NOT_SENT, HELD, WAITING, PAID, PAID_IN_PART, DENIED, REVERSED, VOIDED, NOT_BILLED = (
+    "not sent", "held", "waiting", "paid", "paid in part", "denied", "reversed", "voided", "no longer billed")
+SEND, SUPPLY, WAIT, RESEND, NOTHING, FIX, APPEAL, REPLACE, VOID = (
+    "send", "supply the payer's claim number", "wait", "resend", "none", "fix and replace", "appeal",
+    "send the replacement", "send the void")
 RESEND_AFTER_DAYS = 45      # no answer this long after sending: ask the plan and resend
 ANSWERED = (PAID, PAID_IN_PART, DENIED, REVERSED)
 
@@ -155,10 +156,90 @@ def claim_status(claims, submissions=(), remittance=(), members=None, *, filing_
             if mid:
                 member_rows.setdefault(mid, []).append(members.first_row + i)
     out = []
-    for cid, lines in _group(claims).items():
-        out.append(_one(cid, lines, subs.get(cid, []), rems.get(cid, []), member_rows, filing_limit_days,
-                        as_of, resend_after))
+    by_claim = _group(claims)
+    for cid, lines in by_claim.items():
+        row = _one(cid, lines, subs.get(cid, []), rems.get(cid, []), member_rows, filing_limit_days,
+                   as_of, resend_after)
+        out.append(_changed(row, lines, subs.get(cid, [])))
+    for cid, history in subs.items():          # sent once, no longer on the Claim sheet
+        if cid not in by_claim:
+            out.append(_gone(cid, history, rems.get(cid, []), filing_limit_days, as_of))
     return out
+
+
+def _answered(r) -> dt.datetime:
+    """When the plan answered: the 835's payment date, else when it was posted."""
+    paid_on = _day(r.get("Payment Date"))
+    return dt.datetime.combine(paid_on, dt.time()) if paid_on else _stamp(r.get("Posted"))
+
+
+def _newest(subs, sent_only=False):
+    rows = [s for s in subs if not sent_only or (V.text(s.get("Status")).lower() != "held" and _date(s.get("Sent")))]
+    return max(enumerate(rows), key=lambda x: (_stamp(x[1].get("Sent")), x[0]))[1] if rows else None
+
+
+def _changed(row: StatusRow, lines, subs) -> StatusRow:
+    """A claim whose content changed since it was last sent: the export sends it as a replacement."""
+    last = _newest(subs, sent_only=True)
+    if last is None or row.next_step in (SEND, SUPPLY) or V.text(last.get("Frequency")) == "8":
+        return row
+    sent_print = V.text(last.get("Fingerprint")).upper()
+    if not sent_print or sent_print == _fingerprint(lines):
+        return row
+    return row._replace(next_step=REPLACE, rows_to_fix="",
+                        why=f"changed since it was sent on {V.us_date(row.sent)}: export the month to send "
+                            "it as a replacement (7)" + (". " + row.why if row.why else ""))
+
+
+class _Line(NamedTuple):
+    member_id: str
+    hcpcs: str
+    modifier_1: str
+    modifier_2: str
+    units: float
+    charge: float | None
+    from_date: dt.date
+    to_date: dt.date
+    place_of_service: str
+    diagnosis: str
+
+
+def _fingerprint(lines) -> str:
+    """The Submissions fingerprint of the claim as the Claim sheet has it now ('' when unreadable)."""
+    from .submissions import fingerprint
+    try:
+        recs = [_Line(V.text(l.get("Member ID")), V.code(l.get("HCPCS")), V.code(l.get("Modifier 1")),
+                      V.code(l.get("Modifier 2")), float(l.get("Units") or 0), _money(l.get("Charge")),
+                      _day(l.get("From Date")), _day(l.get("To Date")), V.text(l.get("Place of Service")),
+                      V.text(l.get("Diagnosis Code")))
+                for l in sorted(lines, key=lambda l: _line_no(l.get("Line")) or 0)]
+        return fingerprint(recs)
+    except (TypeError, ValueError, AttributeError):
+        return ""
+
+
+def _gone(cid, history, rems, limit, as_of) -> StatusRow:
+    """A claim sent once that the month no longer bills: voided, or its void still to send."""
+    newest = _newest(history)
+    last = _newest(history, sent_only=True) or newest
+    month = _day(last.get("Month"))
+    month = month.replace(day=1) if month else None
+    deadline = filing_deadline(month, limit)
+    sent_day = _day(last.get("Sent"))
+    answers = [r for r in rems if _line_no(r.get("Line")) in (0, None) and not V.is_blank(r.get("Paid"))]
+    paid = round(sum(_money(r.get("Paid")) or 0.0 for r in answers), 2) if answers else None
+    base = dict(claim_id=cid, member_id=V.text(last.get("Member ID")), month=month,
+                charge=_money(last.get("Charge")) or 0.0, sent=sent_day,
+                days_since_sent=(as_of - sent_day).days if sent_day else None, paid=paid,
+                filing_deadline=deadline, days_left=(deadline - as_of).days if deadline else None,
+                rows_to_fix="", as_of=as_of)
+    if V.text(newest.get("Status")).lower() == "held":
+        return StatusRow(status=HELD, next_step=SUPPLY, why=V.text(newest.get("Note")) or
+                         "no longer billed: its void was held back at the last export", **base)
+    if V.text(last.get("Frequency")) == "8" and sent_day:
+        return StatusRow(status=VOIDED, next_step=NOTHING, why=f"voided on {V.us_date(sent_day)}", **base)
+    return StatusRow(status=NOT_BILLED, next_step=VOID,
+                     why="sent, but the month no longer bills it: export the month to send the void (8)", **base)
 
 
 def _one(cid, lines, subs, rems, member_rows, limit, as_of, resend_after) -> StatusRow:
@@ -170,7 +251,7 @@ def _one(cid, lines, subs, rems, member_rows, limit, as_of, resend_after) -> Sta
     days_left = (deadline - as_of).days if deadline else None
 
     # what was sent: the newest Submissions row wins
-    newest = max(enumerate(subs), key=lambda x: (_stamp(x[1].get("Sent")), x[0]))[1] if subs else None
+    newest = _newest(subs)
     sent_rows = [s for s in subs if V.text(s.get("Status")).lower() != "held" and _date(s.get("Sent"))]
     last_sent = max((_stamp(s.get("Sent")) for s in sent_rows), default=None)
     sent_day = last_sent.date() if last_sent else None
@@ -179,8 +260,10 @@ def _one(cid, lines, subs, rems, member_rows, limit, as_of, resend_after) -> Sta
     # what was answered: claim-level rows (Line 0) in posting order
     answers = [r for r in rems if _line_no(r.get("Line")) in (0, None) and not V.is_blank(r.get("Paid"))]
     paid = round(sum(_money(r.get("Paid")) or 0.0 for r in answers), 2) if answers else None
-    last = max(enumerate(answers), key=lambda x: (_stamp(x[1].get("Posted")), x[0]))[1] if answers else None
-    answered_at = _stamp(last.get("Posted")) if last else None
+    # the plan's answers in the order it gave them: its payment date, then when posted
+    last = max(enumerate(answers), key=lambda x: (_answered(x[1]), _stamp(x[1].get("Posted")), x[0]))[1] \
+        if answers else None
+    answered_at = _answered(last) if last else None
 
     def row(status, step, why="", fix=""):
         return StatusRow(cid, member, month, charge, status, sent_day, since, paid, deadline, days_left,
@@ -213,7 +296,7 @@ def _one(cid, lines, subs, rems, member_rows, limit, as_of, resend_after) -> Sta
         return row(REVERSED, WAIT, "the plan took its payment back; a corrected payment usually follows. "
                                    "If none comes, fix and replace")
     # denied or paid in part: why, and can the clinic fix it?
-    posting = [r for r in rems if _stamp(r.get("Posted")) == answered_at and
+    posting = [r for r in rems if _stamp(r.get("Posted")) == _stamp(last.get("Posted")) and
                V.text(r.get("Check or EFT")) == V.text(last.get("Check or EFT"))]
     reasons, fixes, where = [], [], {}
     for r in posting:

@@ -161,3 +161,34 @@ def test_claims_keep_the_claim_table_order_and_cells_fit_the_headers():
     headers, cells = S.status_table(rows)
     assert headers == C.STATUS_HEADERS and all(len(c) == len(headers) for c in cells)
     assert dict(zip(headers, cells[1]))["Member ID"] == "M2"
+
+
+def _print_of(lines):
+    """The fingerprint i10-send's export records, made from the same content by hand."""
+    from types import SimpleNamespace
+    from ecm_xl.submissions import fingerprint
+    return fingerprint([SimpleNamespace(member_id=l["Member ID"], hcpcs=l["HCPCS"], modifier_1=l["Modifier 1"] or "",
+                                        modifier_2=l["Modifier 2"] or "", units=l["Units"], charge=l["Charge"],
+                                        from_date=l["From Date"], to_date=l["From Date"], place_of_service="11",
+                                        diagnosis="Z71.89") for l in lines])
+
+
+def test_a_claim_changed_since_it_was_sent_goes_as_a_replacement():
+    lines = claim()
+    for l in lines:
+        l.update({"To Date": l["From Date"], "Place of Service": "11", "Diagnosis Code": "Z71.89"})
+    same = dict(sent(), Fingerprint=_print_of(lines))
+    assert one(lines, [same]).next_step == S.WAIT
+    denied = one(lines, [dict(sent(), Fingerprint="0123456789ABCDEF")],
+                 [remit(group="CO", code="4", meaning="CO-4 m")])
+    assert (denied.status, denied.next_step, denied.rows_to_fix) == (S.DENIED, S.REPLACE, "")
+    assert denied.why.startswith("changed since it was sent on 11/5/2026: export the month")
+
+
+def test_a_claim_no_longer_billed_is_listed_until_its_void_is_sent():
+    row = dict(sent(cid="GONE"), **{"Member ID": "M1", "Month": dt.date(2026, 10, 1), "Charge": 60.0})
+    (r,) = S.claim_status([], [row], [], MEMBERS, filing_limit_days=LIMIT, as_of=AS_OF)
+    assert (r.claim_id, r.status, r.next_step, r.charge) == ("GONE", S.NOT_BILLED, S.VOID, 60.0)
+    void = dict(row, Sent=dt.datetime(2026, 11, 10), Frequency="8")
+    (r,) = S.claim_status([], [row, void], [], MEMBERS, filing_limit_days=LIMIT, as_of=AS_OF)
+    assert (r.status, r.next_step, r.sent) == (S.VOIDED, S.NOTHING, dt.date(2026, 11, 10))
