@@ -638,7 +638,7 @@ def _output_sheet(ws, name: str) -> None:
         _table_header(ws.cell(1, col, h))
         cell = ws.cell(2, col)
         cell.number_format = formats.get(h, "General")
-        cell.alignment = WRAP if h in ("Reason", "Lines", "Note", "Meaning", "Why") else TOP
+        cell.alignment = WRAP if h in ("Reason", "Lines", "Note", "Meaning", "Why", "Rows to Fix") else TOP
         ws.column_dimensions[get_column_letter(col)].width = OUTPUT_WIDTHS.get(h) or C.CYCLE_WIDTHS.get(h, 12)
     table = Table(displayName=name, ref=f"A1:{get_column_letter(len(headers))}2")
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
