@@ -233,3 +233,15 @@ def test_status_prints_the_next_steps_and_writes_the_status_sheet(closed, tmp_pa
     for name in [m["Last Name"] for m in MEMBERS]:
         assert name not in r.output
     assert {x["As Of"] for x in rows(closed, C.STATUS)} == {dt.date(2026, 12, 10)}
+
+
+def test_dash_o_replaces_only_an_earlier_copy_unless_forced(closed, tmp_path):
+    era = december_835(claim_ids(closed), tmp_path / "dec.835")
+    out = tmp_path / "posted.xlsx"
+    assert run("remit", closed, "--era", era, "-o", out).exit_code == 0
+    assert run("remit", closed, "--era", era, "-o", out).exit_code == 0      # its own earlier copy
+    other = tmp_path / "other.xlsx"
+    other.write_bytes(b"PK not ours")
+    r = CliRunner().invoke(main, ["remit", str(closed), "--era", str(era), "-o", str(other)])
+    assert r.exit_code == 2 and "other.xlsx: already exists" in r.output and other.read_bytes() == b"PK not ours"
+    assert run("remit", closed, "--era", era, "-o", other, "--force").exit_code == 0

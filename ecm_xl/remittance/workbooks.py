@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import contract as C
+from ..files import WORKBOOK, extends_workbook, guard_output, same_file
 from ..loader import read_setup
 from ..profile import as_profile
 from ..status import StatusRow, claim_status, status_table, summary_counts
@@ -111,7 +112,7 @@ def _write(path: Path, dst: Path, tables: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _targets(workbooks, out):
+def _targets(workbooks, out, force=False, inputs=()):
     paths = [Path(p) for p in ([workbooks] if isinstance(workbooks, (str, os.PathLike)) else workbooks)]
     if not paths:
         raise ValueError("name at least one workbook")
@@ -119,13 +120,17 @@ def _targets(workbooks, out):
         raise ValueError("-o OUT works with one workbook; without it each workbook is updated in place")
     if out is not None and not Path(out).parent.exists():
         raise WorkbookError(out, f"can't be written: folder {Path(out).parent} does not exist")
+    if out is not None and not same_file(out, paths[0]):
+        # a copy may replace only an earlier copy of the same workbook, unless forced
+        guard_output(out, WORKBOOK, force=force, own=lambda p: extends_workbook(p, paths[0]),
+                     source=paths + list(inputs))
     return paths
 
 
 def post_remittance(workbooks, era, out=None, *, posted: dt.datetime | None = None,
-                    as_of: dt.date | None = None, profile=None) -> RemitReport:
+                    as_of: dt.date | None = None, profile=None, force: bool = False) -> RemitReport:
     """Post an 835 (path) to the workbooks' claims; see api.post_remittance."""
-    paths = _targets(workbooks, out)
+    paths = _targets(workbooks, out, force, [era])
     prof = as_profile(profile)
     remit = read_era(era)
     posted = posted or dt.datetime.now().replace(microsecond=0)
@@ -152,9 +157,9 @@ def post_remittance(workbooks, era, out=None, *, posted: dt.datetime | None = No
 
 
 def workbook_status(workbooks, out=None, *, as_of: dt.date | None = None, write: bool = True,
-                    profile=None) -> StatusReport:
+                    profile=None, force: bool = False) -> StatusReport:
     """Each claim's status (see ecm_xl.status); the Status table written unless write=False."""
-    paths = _targets(workbooks, out)
+    paths = _targets(workbooks, out, force)
     prof = as_profile(profile)
     as_of = as_of or dt.date.today()
     rows, written = {}, {}
