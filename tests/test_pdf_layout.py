@@ -25,7 +25,7 @@ from ecm_xl import contract as C  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
 
 CHECKED = (C.INSTRUCTIONS, C.SETUP, C.STAFF, C.MEMBERS, C.TIMESHEET, C.SUMMARY, C.CLAIM, C.EXCEPTIONS, C.LISTS,
-           *C.RECORD_TABLES)
+           *C.RECORD_TABLES, *C.CYCLE_TABLES)
 TABLES = (C.SUMMARY, C.CLAIM, C.EXCEPTIONS)
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWa
 
 PRINTED = {C.INSTRUCTIONS: "portrait", C.SETUP: "landscape", C.STAFF: "landscape", C.MEMBERS: "landscape",
            C.TIMESHEET: "landscape", C.SUMMARY: "landscape", C.CLAIM: "landscape", C.EXCEPTIONS: "landscape",
-           C.LISTS: "landscape", **{name: "landscape" for name in C.RECORD_TABLES}}
+           C.LISTS: "landscape", **{name: "landscape" for name in (*C.RECORD_TABLES, *C.CYCLE_TABLES)}}
 TABLE_SHEETS = (C.STAFF, C.MEMBERS, C.TIMESHEET, C.SUMMARY, C.CLAIM, C.EXCEPTIONS)
 
 

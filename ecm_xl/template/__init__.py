@@ -113,8 +113,9 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     summary = wb.create_sheet(C.SUMMARY)
     claim = wb.create_sheet(C.CLAIM)
     exceptions = wb.create_sheet(C.EXCEPTIONS)
-    lists = wb.create_sheet(C.LISTS)
     records = {name: wb.create_sheet(name) for name in C.RECORD_TABLES}   # what was sent (SPEC §5)
+    cycle = {name: wb.create_sheet(name) for name in C.CYCLE_TABLES}      # what was paid, what is left
+    lists = wb.create_sheet(C.LISTS)
 
     lists_sheet(wb, lists, profile)
     instructions_sheet(instructions, profile)
@@ -126,7 +127,7 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     output_sheet(summary, C.SUMMARY, print_columns=f"A:{summary_end}")
     output_sheet(claim, C.CLAIM)
     output_sheet(exceptions, C.EXCEPTIONS)
-    for name, ws in records.items():
+    for name, ws in {**records, **cycle}.items():
         output_sheet(ws, name)
     summary_block(summary, profile)
     exceptions_colours(exceptions)

@@ -123,9 +123,27 @@ OUTPUT_DEFAULT = (12, PLAIN)
 TABLE_LOOK = {C.SUMMARY: {"Member Name": (22, FIT)}}
 
 
+WRAP_HEADERS = ("Reason", "Lines", "Note", "Meaning", "Why", "Rows to Fix")
+
+
 def output_look(table: str, header: str) -> tuple:
-    """(width, kind) of a column of an output table."""
-    return TABLE_LOOK.get(table, {}).get(header) or OUTPUT_LOOK.get(header, OUTPUT_DEFAULT)
+    """(width, kind) of a column of an output or record table. The billing cycle's tables
+    (Remittance, Status) take their widths from contract.CYCLE_WIDTHS; a header this module
+    does not know is aligned by its number format (numbers right, dates centred, text indented)."""
+    if header in TABLE_LOOK.get(table, {}):
+        return TABLE_LOOK[table][header]
+    base = OUTPUT_LOOK.get(header)
+    width = (C.CYCLE_WIDTHS.get(header) if table in C.CYCLE_TABLES else None) or (base or OUTPUT_DEFAULT)[0]
+    if header in WRAP_HEADERS:
+        return width, WRAPPED
+    if base:
+        return width, base[1]
+    fmt = C.NUMBER_FORMATS.get(table, {}).get(header)
+    if fmt in ("0", "0.00", C.MONEY_FORMAT):
+        return width, NUMBER
+    if fmt in (C.DATE_FORMAT, C.MONTH_FORMAT, C.DATETIME_FORMAT):
+        return width, CODE
+    return width, PLAIN
 OUTPUT_ORIENTATION = {C.SUMMARY: "landscape", C.CLAIM: "landscape", C.EXCEPTIONS: "landscape"}
 
 # -- paper ---------------------------------------------------------------------

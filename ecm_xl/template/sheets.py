@@ -150,7 +150,7 @@ def timesheet_sheet(ws) -> None:
 # -- Summary, Claim, Exceptions -----------------------------------------------------------
 def output_sheet(ws, name: str, headers=None, print_columns: str | None = None) -> None:
     """An output table: header, one blank row with each column's number format and alignment."""
-    headers = headers or C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES[name]
+    headers = headers or C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES.get(name) or C.CYCLE_TABLES[name]
     formats = C.NUMBER_FORMATS.get(name, {})
     for c, h in enumerate(headers, start=1):
         width, kind = output_look(name, h)
