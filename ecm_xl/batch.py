@@ -138,13 +138,16 @@ def _close_one(job):
 
 def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None = None,
                 progress: Callable | None = None, month=None, profile=None,
-                close_date: dt.date | None = None, control_number: int | None = None) -> BatchReport:
+                close_date: dt.date | None = None, control_number: int | None = None, created=None,
+                ledger=None) -> BatchReport:
     """Close every workbook into `out_dir`; one bad workbook never stops the others.
 
     `paths` is a folder, a glob ("inbox/*.xlsx") or a list of paths. Writes
     `<name>.closed.xlsx` per workbook, `batch_report.csv` (one row per file)
     and `claims.csv` (every claim line, with its Source File); with
-    fmt="x12", also `claims.837` combining every closed workbook. Work is
+    fmt="x12", also `claims.837` with the claims each closed copy's Submissions
+    record says are due (exports.send.send_batch; a copy that is not ready is
+    left out, its reason in the report), recorded in each copy. Work is
     spread over `workers` processes (default: the CPU count). `progress(done,
     total)` is called as files finish.
 
@@ -171,6 +174,9 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     names = _display_names(files)
     dsts = _out_names(files, out_dir)
     keep = fmt == "x12"
+    if keep:   # what earlier copies at these paths recorded as sent, before the close replaces them
+        from .exports.send import prior_records
+        prior = prior_records(dsts)
     prof = as_profile(profile)
     jobs = [(str(f), str(d), n, month, prof, close_date, keep) for f, d, n in zip(files, dsts, names)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
@@ -200,24 +206,19 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     items = [r[0] for r in results]
     report_path = out_dir / BATCH_REPORT
     claims_path = out_dir / BATCH_CLAIMS
-    _write_report(report_path, items)
     _write_claims(claims_path, [(r[0].file, r[1]) for r in results if r[0].status == OK])
     export_path, export_message = None, ""
     if fmt == "x12":
-        good = [(r[0].file, r[2]) for r in results if r[0].status == OK and r[2] is not None]
-        if good:
-            from .exports import ExportError, export_results
-            try:
-                kw = {"control_number": control_number} if control_number is not None else {}
-                export_results([g[1] for g in good], "x12", out_dir / BATCH_X12, profile=prof,
-                               sources=[g[0] for g in good], **kw)
-                export_path = str(out_dir / BATCH_X12)
-            except ExportError as exc:
-                export_message = str(exc)
-        else:
-            export_message = "no workbook closed, so there is nothing to export"
+        from .exports.send import send_batch
+        sent = send_batch([(r[0].file, r[0].out, r[2]) for r in results if r[0].status == OK and r[2] is not None],
+                          out_dir / BATCH_X12, profile=prof, created=created, ledger=ledger, prior=prior,
+                          control_number=control_number)
+        items = [i._replace(status=sent.outcomes[i.file][0], message=sent.outcomes[i.file][1])
+                 if i.file in sent.outcomes else i for i in items]
+        export_path, export_message = sent.path, sent.message
     elif fmt == "csv":
         export_path = str(claims_path)
+    _write_report(report_path, items)
     return BatchReport(str(out_dir), items, str(report_path), str(claims_path), export_path, export_message,
                        time.perf_counter() - start)
 
