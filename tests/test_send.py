@@ -430,7 +430,7 @@ def test_batch_sends_the_ready_workbooks_and_names_the_others(tmp_path):
     month_workbook(inbox / "November.xlsx", month="2026-11",
                    timesheet=[X.row("11/3/2026", "C1", "91000001A", minutes=60)])
     month_workbook(inbox / "Broken.xlsx", members=X.MEMBERS[:1] + [dict(X.MEMBERS[1], **{"Diagnosis Code": "Z59"})],
-                   setup={**SETUP, "DefaultDiagnosis": "Z59"})
+                   setup={**SETUP, "DefaultDiagnosis": "Z59", "BillingNPI": X.another_npi()})   # another clinic
     out = tmp_path / "out"
     batch = ("batch", inbox, "-o", out, "--format", "x12", "--workers", "1", "--close-date", X.CLOSE_DATE,
              "--created", "2026-12-01T10:00")
@@ -464,3 +464,24 @@ def test_batch_sends_the_ready_workbooks_and_names_the_others(tmp_path):
     report = _report(out)
     assert report["October.xlsx"]["Status"] == "held"
     assert "goes as a replacement (7), which needs the payer's claim number" in report["October.xlsx"]["Message"]
+
+
+def test_batch_records_a_month_billed_from_two_workbooks_in_both_copies(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    half = len(X.TIMESHEET) // 2
+    month_workbook(inbox / "TeamA.xlsx", timesheet=X.TIMESHEET[:half])       # one clinic-month, two care teams
+    month_workbook(inbox / "TeamB.xlsx", timesheet=X.TIMESHEET[half:])
+    out = tmp_path / "out"
+    batch = ("batch", inbox, "-o", out, "--format", "x12", "--workers", "1", "--close-date", X.CLOSE_DATE)
+    r = run(*batch, "--created", "2026-12-01T10:00")
+    assert r.exit_code == 0, r.output
+    whole = month_workbook(tmp_path / "Whole.xlsx")                          # the same month in one workbook
+    sent = claims(accepted(out / "claims.837"))
+    assert sorted(c.pcn for c in sent) == sorted(claim_ids(whole))          # each claim once
+    a, b = record(out / "TeamA.closed.xlsx"), record(out / "TeamB.closed.xlsx")
+    assert a == b and sorted(r["Claim ID"] for r in a) == sorted(claim_ids(whole))
+    again = run(*batch, "--created", "2026-12-02T10:00")
+    assert again.exit_code == 0
+    assert record(out / "TeamA.closed.xlsx") == a and claims((out / "claims.837").read_text()) == sent
+    assert "not sent again, unchanged since sent 12/01/2026 10:00" in _report(out)["TeamA.xlsx"]["Message"]

@@ -290,12 +290,14 @@ def _row_key(r: dict) -> tuple:
 
 def send_batch(items, out, *, profile: Profile | None = None, created=None, ledger=None, prior: dict | None = None,
                control_number: int | None = None, test: bool = False) -> BatchSend:
-    """Send the claims due from closed copies (items: [(name, path, CloseResult)]) as one 837P.
+    """Send the claims due from closed copies as one 837P.
 
-    Each copy is planned against its own Submissions record, plus `prior`
-    {path: rows} (the record of an earlier copy at the same path, which the
-    new close replaced), and gets its rows. A copy whose claims are not ready
-    is left out with its reason; the others go.
+    items: [(name, path or paths, CloseResult)]; several paths are the copies
+    of one clinic-month billed together (each shows the month's claims). Each
+    is planned against its copies' Submissions records, plus `prior` {path:
+    rows} (the record of an earlier copy at the same path, which the new close
+    replaced), and every copy gets the rows. One whose claims are not ready is
+    left out with its reason; the others go.
     """
     from ..xlsx import WorkbookError, append_table_rows
 
@@ -303,21 +305,31 @@ def send_batch(items, out, *, profile: Profile | None = None, created=None, ledg
     created = parse_created(created) if created is not None else dt.datetime.now().replace(second=0, microsecond=0)
     outcomes, plans, ready, used = {}, {}, [], []
     from .x12 import setting
-    for name, path, result in items:
-        found = record_rows_of(path)
-        seen = {_row_key(r) for r in found}
-        carried = [r for r in (prior or {}).get(os.fspath(path), []) if _row_key(r) not in seen]
-        history = S.read_history(found + carried)
-        if carried:   # the record of the copy this close replaced stays with the new copy
-            try:
-                append_table_rows(path, path, C.SUBMISSIONS, carried)
-            except (WorkbookError, OSError) as exc:
-                outcomes[name] = ("failed", f"{name}: the earlier Submissions record could not be kept "
-                                            f"({_one_line(exc)}); nothing sent from it")
-                continue
+    for name, paths, result in items:
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        own = {p: record_rows_of(p) for p in paths}
+        everything, seen = [], set()
+        for p in paths:     # what every copy of this month recorded, and the copies they replaced
+            for r in own[p] + (prior or {}).get(os.fspath(p), []):
+                if _row_key(r) not in seen:
+                    seen.add(_row_key(r))
+                    everything.append(r)
+        history = S.read_history(everything)
+        try:    # each copy keeps the whole record: rows it lacks are added to it
+            for p in paths:
+                have = {_row_key(r) for r in own[p]}
+                missing = [r for r in everything if _row_key(r) not in have]
+                if missing:
+                    append_table_rows(p, p, C.SUBMISSIONS, missing)
+        except (WorkbookError, OSError) as exc:
+            outcomes[name] = ("failed", f"{name}: the earlier Submissions record could not be kept "
+                                        f"({_one_line(exc)}); nothing sent from it")
+            continue
         used += S.control_numbers(history)
         try:
-            _, numbers = read_record(path)
+            numbers = {}
+            for p in paths:
+                numbers.update(read_record(p)[1])
         except ExportError as exc:
             outcomes[name] = ("not sent", str(exc))
             continue
@@ -335,7 +347,7 @@ def send_batch(items, out, *, profile: Profile | None = None, created=None, ledg
         elif same:
             outcomes[name] = ("ok", f"{name}: {len(same)} claims not sent again, unchanged since sent "
                                     f"{same[-1].previous.where}")
-        ready.append((name, path, result, decisions, sending, adjustments))
+        ready.append((name, paths, result, decisions, sending, adjustments))
     going = [r for r in ready if r[4].claim_lines]
     if not going:
         # each copy's outcome says why (unchanged, held, not ready); with none closed, the batch says it
@@ -354,9 +366,9 @@ def send_batch(items, out, *, profile: Profile | None = None, created=None, ledg
         data = x12_837p([r[4] for r in going], profile, control_number=number, created=created,
                         adjustments=adjustments, test=test, sources=[r[0] for r in going]).encode("ascii")
         books = []
-        for _name, path, _result, decisions, _s, _a in going:
+        for _name, paths, _result, decisions, _s, _a in going:
             rows = record_rows(decisions, file=name_of(out), control_number=number, sent=created)
-            books.append((path, rows, file_hash(path)))
+            books += [(p, rows, file_hash(p)) for p in paths]
         from .record import commit_many, recover_journal
         jpath = os.path.join(os.path.dirname(os.path.abspath(out)), f".{name_of(out)}.ecm-xl.journal")
         recover_journal(jpath, name_of(out))
