@@ -114,16 +114,17 @@ OUTPUT_LOOK = {
     "Row": (6, CODE), "Date": (10.5, CODE), "Staff ID": (9, CODE), "Severity": (9, CODE),
     "Rule": (6, CODE), "Reason": (62, WRAPPED), "Sheet": (11, PLAIN), "Column": (14, WRAPPED),
     # Submissions (what was sent, SPEC §5)
-    "Lines": (30, WRAPPED), "Fingerprint": (17, PLAIN), "Frequency": (10, CODE), "Payer Claim Number": (18, PLAIN),
+    "Lines": (60, PLAIN), "Fingerprint": (17, PLAIN), "Frequency": (10, CODE), "Payer Claim Number": (18, PLAIN),
     "File": (22, WRAPPED), "Interchange Control Number": (13, CODE), "Sent": (15, CODE), "Status": (9, CODE),
-    "Note": (40, WRAPPED),
+    "Note": (44, PLAIN),
 }
 OUTPUT_DEFAULT = (12, PLAIN)
 # Where one table has more room than the others.
 TABLE_LOOK = {C.SUMMARY: {"Member Name": (22, FIT)}}
 
 
-WRAP_HEADERS = ("Reason", "Lines", "Note", "Meaning", "Why", "Rows to Fix")
+# Submissions' Lines and Note don't wrap: their rows are appended with no stored height.
+WRAP_HEADERS = ("Reason", "Meaning", "Why", "Rows to Fix")
 
 
 def output_look(table: str, header: str) -> tuple:
