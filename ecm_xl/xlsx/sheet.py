@@ -88,7 +88,7 @@ class SheetXml:
         self.written = {}                    # row number -> (first col, last col) or None, rows made
         self.replaced = set()                # row numbers of existing rows that were rebuilt or dropped
         self.rows = []
-        self.cols = []                       # (min, max, style) of <col> elements
+        self.cols = []                       # (min, max, attributes) of <col> elements
         self.ranged = []                     # Ranged elements (validations, conditional formats)
         self.dimension_el = None             # (qname, attrs, start, tag_end, end)
         self.sheet_data = None               # SheetData
@@ -110,18 +110,21 @@ class SheetXml:
         stack = []              # [qname, scope, start, attrs, kind] of open elements outside rows
         rows = self.rows
         ends = []               # (record, end event index, text) resolved after the parse
-        state = {"sd": None, "seen": False, "last": 0, "row": None, "text": None}
+        state = {"sd": None, "seen": False, "last": 0, "row": None, "rowq": None, "text": None}
 
         def outer_start(qname, attrs):
-            scope = stack[-1][1] if stack else {"xml": XML_NS}
-            if attrs:
-                scope = declared(attrs, scope)
-            prefix, local = split_qname(qname)
-            main = scope.get(prefix, "") in MAIN_NS
-            pos = p.CurrentByteIndex
             depth = len(stack)
+            if depth == state["sd"] and qname == state["rowq"] and not _declares(attrs):
+                local, main = "row", True              # a row as sheetData's own prefix names it
+            else:
+                scope = stack[-1][1] if stack else {"xml": XML_NS}
+                if attrs:
+                    scope = declared(attrs, scope)
+                prefix, local = split_qname(qname)
+                main = scope.get(prefix, "") in MAIN_NS
+            pos = p.CurrentByteIndex
             if depth == state["sd"] and local == "row" and main:
-                r = get_attr(attrs, "r")
+                r = attrs[1] if attrs and attrs[0] == "r" else get_attr(attrs, "r")
                 num = int(r) if r and r.isdigit() else state["last"] + 1
                 if num <= state["last"]:
                     raise WorkbookError(pkg.path, f"is damaged: part {part} has row {num} after row "
@@ -136,13 +139,14 @@ class SheetXml:
             if main and depth == 1 and local == "sheetData" and not state["seen"]:
                 kind = "sd"
                 state["sd"], state["seen"] = 2, True
+                state["rowq"] = qname[:-len("sheetData")] + "row"
                 self.sd_scope = scope
             elif main and depth == 1 and local == "dimension":
                 kind = "dim"
             elif main and depth == 2 and local == "col" and stack[-1][4] == "cols":
-                lo, hi, st = get_attr(attrs, "min"), get_attr(attrs, "max"), get_attr(attrs, "style")
-                if lo and hi and st and lo.isdigit() and hi.isdigit() and st.isdigit():
-                    self.cols.append((int(lo), int(hi), int(st)))
+                lo, hi = get_attr(attrs, "min"), get_attr(attrs, "max")
+                if lo and hi and lo.isdigit() and hi.isdigit():
+                    self.cols.append((int(lo), min(int(hi), int(lo) + 16384), attrs))
             elif main and depth == 1 and local == "cols":
                 kind = "cols"
             elif main and local in ("dataValidation", "conditionalFormatting") \
@@ -184,7 +188,7 @@ class SheetXml:
 
         p.StartElementHandler, p.EndElementHandler = outer_start, outer_end
         parse(p, data, pkg.path, part)
-        self.rows = [Row(num, start, element_end(data, start, end)[1], attrs, qname)
+        self.rows = [Row(num, start, _row_end(data, start, end, qname), attrs, qname)
                      for num, start, end, attrs, qname in rows]
         for rec, end_event, text in ends:
             te, end = element_end(data, rec[2], end_event)
@@ -249,7 +253,8 @@ class SheetXml:
         return self.data[cell.start:cell.end].decode("utf-8")
 
     def only_cells_in(self, row: Row, letters: set) -> bool:
-        """True when every cell of the row is in one of these columns (False: look closer).
+        """True when every cell of the row is in one of these columns, given as ASCII
+        bytes (b"A", b"B"...) (False: look closer).
 
         A quick, one-sided answer for rows as Excel and this module write them: the
         row's span comes from the parser, and when it holds no comment, processing
@@ -259,7 +264,7 @@ class SheetXml:
         if b"<!" in raw or b"<?" in raw or b":c" in raw:
             return False
         cols = _PLAIN_CELL_COLUMN.findall(raw)
-        return raw.count(b"<c") == len(cols) and letters.issuperset(c.decode() for c in cols)
+        return raw.count(b"<c") == len(cols) and letters.issuperset(cols)
 
     def extent(self, row: Row):
         """(first col, last col) of the row's cells, or None when it has none."""
@@ -277,15 +282,29 @@ class SheetXml:
     def first_row_styles(self, t) -> dict:
         """{col: style} from the table's first data row, else the <cols> style."""
         styles = {}
-        for lo, hi, st in self.cols:
-            for c in range(max(lo, t.ref[0]), min(hi, t.ref[2]) + 1):
-                styles[c] = st
+        for lo, hi, attrs in self.cols:
+            st = get_attr(attrs, "style")
+            if st and st.isdigit():
+                for c in range(max(lo, t.ref[0]), min(hi, t.ref[2]) + 1):
+                    styles[c] = int(st)
         row = self.row_map().get(t.data_top)
         if row is not None:
             for cell in self.cells(row):
                 if t.ref[0] <= cell.col <= t.ref[2]:
                     styles[cell.col] = cell.style
         return styles
+
+    def column_widths(self) -> dict:
+        """{column number: width in characters} from the sheet's <cols> (others absent)."""
+        out = {}
+        for lo, hi, attrs in self.cols:
+            try:
+                width = float(get_attr(attrs, "width"))
+            except (TypeError, ValueError):
+                continue
+            for c in range(lo, hi + 1):
+                out[c] = width
+        return out
 
     def dimension(self):
         if self.dimension_el is None:
@@ -300,12 +319,12 @@ class SheetXml:
         """(start tag without its '>', end tag) of a row written as row `num`: the old
         row's attributes (its height, style) with r set and spans dropped (stale now)."""
         if row is None:
-            qname, attrs = f"{self.prefix}row", ["r", str(num)]
-        else:
-            qname = row.qname
-            a = row.attrs
-            attrs = with_attr([x for k in range(0, len(a), 2) if a[k] != "spans" for x in a[k:k + 2]],
-                              "r", str(num), first=True)
+            return f'<{self.prefix}row r="{num}"{self.row_ns}', f"</{self.prefix}row>"
+        a, qname = row.attrs, row.qname
+        if a[0::2] in (["r"], ["r", "spans"]):                  # the usual row: nothing else to keep
+            return f'<{qname} r="{num}"{self.row_ns}', f"</{qname}>"
+        attrs = with_attr([x for k in range(0, len(a), 2) if a[k] != "spans" for x in a[k:k + 2]],
+                          "r", str(num), first=True)
         if self.row_ns:
             attrs = with_attr(attrs, "xmlns", self.main_ns)
         return start_tag(qname, attrs)[:-1], f"</{qname}>"
@@ -453,6 +472,28 @@ class SheetXml:
 
 
 _PLAIN_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
+
+
+def _declares(attrs: list) -> bool:
+    """Whether these attributes declare a namespace."""
+    for k in range(0, len(attrs), 2):
+        if attrs[k][:5] == "xmlns":
+            return True
+    return False
+
+
+def _row_end(data: bytes, start: int, end_event: int, qname: str) -> int:
+    """The offset just past a row that the parser saw start at `start` and end at `end_event`.
+
+    A row with content ends in its own end tag, which starts at end_event. After an
+    empty row (<row r="3"/>) expat reports its end just past the tag, where the
+    next sibling, sheetData's end tag or a comment begins, never a '</row'.
+    """
+    close = b"</" + qname.encode("utf-8")
+    k = end_event + len(close)
+    if data.startswith(close, end_event) and data[k:k + 1] in (b">", b" ", b"\t", b"\r", b"\n"):
+        return data.index(b">", k) + 1
+    return element_end(data, start, end_event)[1]
 
 
 def _grow(box, span, num):

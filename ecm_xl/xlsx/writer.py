@@ -147,7 +147,7 @@ def write_tables(src, dst, tables: dict) -> None:
             if short:
                 raise ValueError(f"{name} row {short[0] + 1} has fewer values than its {width} headers")
             lo_span = (c1, c2)
-            table_letters = set(letters)
+            table_letters = {x.encode() for x in letters}
             # each row's whole XML, ROW_MARK for its number: one replace makes it
             start, end = sheet.row_tag(ROW_MARK, None)
             start += ">"
@@ -192,7 +192,7 @@ def write_tables(src, dst, tables: dict) -> None:
         write_package(pkg, dst, parts)
 
 
-_SHARED_SI = re.compile(rb"""\bsi\s*=\s*["'](\d+)""")
+_SHARED_SI = re.compile(rb"""si\s*=\s*["'](\d+)""")
 
 
 def _calculated_cells(sheet: SheetXml, t: TableInfo, rows, written, parsed) -> dict:
@@ -206,8 +206,9 @@ def _calculated_cells(sheet: SheetXml, t: TableInfo, rows, written, parsed) -> d
     if not t.formulas:
         return out
     # Shared formula group ids in use on the sheet. Taken from every si="N" in the
-    # part, wherever it sits: a few too many only skips ids, none are missed.
-    ids = set(_SHARED_SI.findall(sheet.data)) if b"si" in sheet.data else set()
+    # part, wherever it sits (even xsi="N"): a few too many only skips ids, none are
+    # missed.
+    ids = set(_SHARED_SI.findall(sheet.data))
     si = 1 + max(map(int, ids), default=-1)
     start = written[0]
     for k, h in enumerate(t.headers):
