@@ -180,8 +180,8 @@ class SheetXml:
                 state["text"] = None
                 p.CharacterDataHandler = None
 
-        def in_row_end(qname):
-            if qname == state["row"]:
+        def in_row_end(qname, state=state):
+            if qname is state["row"] or qname == state["row"]:      # (expat interns names)
                 rows[-1][2] = p.CurrentByteIndex
                 p.StartElementHandler = outer_start
                 p.EndElementHandler = outer_end
