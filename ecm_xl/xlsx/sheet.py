@@ -56,6 +56,7 @@ class Cell(NamedTuple):
     end: int
     formula: bool            # holds an <f>
     value: bool              # holds a typed value (non-blank <v> or text), formulas aside
+    content: bool            # holds anything at all (it is not <c .../>)
 
 
 class SheetData(NamedTuple):
@@ -217,8 +218,9 @@ class SheetXml:
                 m = _REF.match(r) if r else None
                 col = col_number(m.group(1)) if m else (out[-1][0] + 1 if out else 1)
                 s = get_attr(attrs, "s")
-                cur[:] = [col, int(s) if s and s.isdigit() else 0, p.CurrentByteIndex, 0, False, False]
+                cur[:] = [col, int(s) if s and s.isdigit() else 0, p.CurrentByteIndex, 0, False, False, False]
             elif depth > 2 and cur:
+                cur[6] = True
                 if local == "f":
                     cur[4] = True
                 elif local in ("v", "t"):
@@ -243,9 +245,9 @@ class SheetXml:
         parse(p, frag, self.pkg.path, self.part)
         base = row.start
         cells = []
-        for col, style, start_, end_event, formula, value in out:
+        for col, style, start_, end_event, formula, value, content in out:
             end_ = element_end(frag, start_, end_event)[1]
-            cells.append(Cell(col, style, base + start_, base + end_, formula, value and not formula))
+            cells.append(Cell(col, style, base + start_, base + end_, formula, value and not formula, content))
         self._cells[row.start] = cells
         return cells
 
@@ -315,27 +317,36 @@ class SheetXml:
             return None
 
     # -- writing -------------------------------------------------------------------------
-    def row_tag(self, num: int, row: Row | None) -> tuple:
+    def row_tag(self, num: int, row: Row | None, height=None) -> tuple:
         """(start tag without its '>', end tag) of a row written as row `num`: the old
-        row's attributes (its height, style) with r set and spans dropped (stale now)."""
+        row's attributes (its height, style) with r set and spans dropped (stale now).
+
+        height: None keeps the row's stored height as it is; 0 removes it; points set it.
+        """
+        hattrs = ["ht", f"{height:g}", "customHeight", "1"] if height else []
         if row is None:
-            return f'<{self.prefix}row r="{num}"{self.row_ns}', f"</{self.prefix}row>"
-        a, qname = row.attrs, row.qname
-        if a[0::2] in (["r"], ["r", "spans"]):                  # the usual row: nothing else to keep
-            return f'<{qname} r="{num}"{self.row_ns}', f"</{qname}>"
-        attrs = with_attr([x for k in range(0, len(a), 2) if a[k] != "spans" for x in a[k:k + 2]],
-                          "r", str(num), first=True)
+            if not height:
+                return f'<{self.prefix}row r="{num}"{self.row_ns}', f"</{self.prefix}row>"
+            qname, a = f"{self.prefix}row", ["r", str(num)]
+        else:
+            a, qname = row.attrs, row.qname
+            if height is None and a[0::2] in (["r"], ["r", "spans"]):      # the usual row
+                return f'<{qname} r="{num}"{self.row_ns}', f"</{qname}>"
+        drop = ("spans",) if height is None else ("spans", "ht", "customHeight")
+        attrs = with_attr([x for k in range(0, len(a), 2) if a[k] not in drop for x in a[k:k + 2]],
+                          "r", str(num), first=True) + hattrs
         if self.row_ns:
             attrs = with_attr(attrs, "xmlns", self.main_ns)
         return start_tag(qname, attrs)[:-1], f"</{qname}>"
 
-    def make_row(self, num: int, row: Row | None, cells: list, span=None) -> str | None:
+    def make_row(self, num: int, row: Row | None, cells: list, span=None, height=None) -> str | None:
         """A row's XML with these cells (XML strings); None for a row that can go
-        (no cells and nothing of its own: no height, no style)."""
-        head, tail = self.row_tag(num, row)
+        (no cells and nothing of its own: no height, no style). height: as row_tag."""
+        head, tail = self.row_tag(num, row, height)
         body = "".join(cells)
         if not body:
-            if row is not None and any(row.attrs[k] not in ("r", "spans") for k in range(0, len(row.attrs), 2)):
+            if (row is not None and any(row.attrs[k] not in ("r", "spans") for k in range(0, len(row.attrs), 2))) \
+                    or height:
                 self.written[num] = None
                 return head + "/>"
             return None

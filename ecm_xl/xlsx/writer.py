@@ -12,6 +12,9 @@ Cells are written as numbers, booleans or inline strings (cells.py); text that
 starts with '=' is a string cell, which Excel never evaluates. Dates become
 Excel serial numbers in the cell style of the table's first data row for that
 column (the template gives row 2 of each output table its number format).
+A written row whose wrapping cells (Exceptions `Reason`) need more than one
+line stores its height (see heights.py); rows a table grows into get the
+first data row's cell styles.
 
 `src` is a path or an open `Package` (so a command reads its input once).
 """
@@ -21,6 +24,7 @@ import re
 from contextlib import contextmanager
 
 from .cells import ROW_MARK, cell_xml, esc, table_bodies, value_xml
+from .heights import DEFAULT_WIDTH, WrapStyles, row_height, wrapped_lines
 from .package import Package, WorkbookError, write_package
 from .reader import TableInfo, col_letters, format_ref, read_structure, setup_cells
 from .sheet import SheetXml
@@ -96,6 +100,36 @@ def _span(cols: list):
     return (min(cols), max(cols)) if cols else None
 
 
+def _heights(sheet: SheetXml, rows: list, columns: list, wraps: WrapStyles, top: int):
+    """{row number: points} for the written rows whose wrapping cells need more than
+    one line (see heights.py); None when the table has no wrapping column.
+
+    columns: (column number, index into each row's values or None, cell style).
+    """
+    widths = None
+    wrapping = []
+    for col, idx, style in columns:
+        w = wraps.get(style)
+        if idx is not None and w is not None:
+            if widths is None:
+                widths = sheet.column_widths()
+            wrapping.append((idx, widths.get(col, DEFAULT_WIDTH), w[0], w[1]))
+    if not wrapping:
+        return None
+    want = {}
+    for k, values in enumerate(rows):
+        h = 0.0
+        for idx, width, size, indent in wrapping:
+            v = values[idx]
+            if v is not None and v != "":
+                lines = wrapped_lines(v, width, size, indent)
+                if lines > 1:
+                    h = max(h, row_height(lines, size))
+        if h:
+            want[top + k] = h
+    return want
+
+
 # -- public ------------------------------------------------------------------------
 def owned_parts(src, table_names) -> set:
     """The zip parts a write of these tables may change; all others are copied as they are."""
@@ -121,6 +155,7 @@ def write_tables(src, dst, tables: dict) -> None:
         pkg.check_all_xml()
         st = read_structure(pkg)
         sheets, parts = {}, {}
+        wraps = None
         for name, (headers, rows) in tables.items():
             t = _writable_table(pkg, st, name, "to write the results to")
             cmap = _column_map(t, headers)
@@ -154,14 +189,21 @@ def write_tables(src, dst, tables: dict) -> None:
             wrapped = table_bodies(rows, heads, start, end) if rows else \
                 table_bodies([[None] * width], [h[:4] + (None,) for h in heads], start, end)
             empty, cut = start + end, len(start)
+            if wraps is None:
+                wraps = WrapStyles.of(pkg, st.workbook_part)
+            # the height each row's wrapping text needs; a row that fits one line loses
+            # an old stored height (0), and tables without wrapping columns keep theirs
+            heights = _heights(sheet, rows, [(c, i, col_styles[j]) for j, (c, i) in enumerate(zip(cols, cmap))],
+                               wraps, top)
 
             def build(num, row, wrapped=wrapped, empty=empty, cut=cut, end=end, sheet=sheet,
                       new_bottom=new_bottom, top=top, c1=c1, c2=c2, lo_span=lo_span,
-                      table_letters=table_letters):
+                      table_letters=table_letters, heights=heights):
                 # rows past the result are cleared; an empty result keeps one blank row
                 # with the styles (its body was built from one row of blanks, no formulas)
                 xml = wrapped[num - top] if num <= new_bottom else empty
                 body = xml[cut:len(xml) - len(end)].replace(ROW_MARK, str(num))
+                height = None if heights is None else heights.get(num, 0)
                 if not sheet.only_cells_in(row, table_letters):
                     # a cell beside the table (or one the quick check cannot place): keep those
                     cells = sheet.cells(row)
@@ -170,15 +212,19 @@ def write_tables(src, dst, tables: dict) -> None:
                     if left or right:
                         span = _span([c.col for c in left + right] + ([c1, c2] if body else []))
                         return sheet.make_row(num, row, [sheet.cell_xml(c) for c in left] + [body]
-                                              + [sheet.cell_xml(c) for c in right], span)
-                return sheet.make_row(num, row, [body], lo_span if body else None)
+                                              + [sheet.cell_xml(c) for c in right], span, height)
+                return sheet.make_row(num, row, [body], lo_span if body else None, height)
 
-            def fresh(nums, wrapped=wrapped, empty=empty, new_bottom=new_bottom, top=top, lo_span=lo_span):
+            def fresh(nums, wrapped=wrapped, empty=empty, new_bottom=new_bottom, top=top, lo_span=lo_span,
+                      heights=heights, sheet=sheet, cut=cut):
                 out = []
                 for num in nums:
                     if num <= new_bottom:
                         xml = wrapped[num - top]
                         if xml != empty:
+                            h = heights.get(num) if heights else None
+                            if h:           # a tall row: its own start tag
+                                xml = sheet.row_tag(num, None, h)[0] + ">" + xml[cut:]
                             out.append((num, xml.replace(ROW_MARK, str(num)), lo_span))
                 return out
 
@@ -258,8 +304,10 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
 
     Blank table rows are reused first; the table, its autoFilter and the data
     validations / conditional formats that reach the table's old end grow with
-    it. Calculated columns get their formula, and each new cell the style of
-    the table's first data row. Returns the Excel row numbers written.
+    it. Calculated columns get their formula. Every cell of a row the table
+    grows into gets the style of the table's first data row (borders and
+    alignment too, not only a number format left on the blank cells below);
+    reused rows keep theirs. Returns the Excel row numbers written.
     """
     with opened(src) as pkg:
         pkg.check_all_xml()
@@ -297,16 +345,22 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
             existing = parsed.get(num, {})
             sn = str(num)
             out = []
+            grown = num > old_bottom
             for col in cols:
                 h = header_of[col]
                 old = existing.get(col)
-                style = old.style if old is not None else styles.get(col, 0)
+                # a row the table grows into looks like its first data row, as in Excel;
+                # rows already in the table keep their own cell styles
+                if old is not None and not (grown and styles.get(col)):
+                    style = old.style
+                else:
+                    style = styles.get(col, 0)
                 head = f'<c r="{letters[col]}{sn}" s="{style}"' if style else f'<c r="{letters[col]}{sn}"'
                 if h in values:
                     x = value_xml(head, style, values[h])
                 elif (col, num) in formulas:
                     x = f"{head}>{formulas[col, num]}</c>"
-                elif old is not None:
+                elif old is not None and (not grown or old.content):
                     x = sheet.cell_xml(old)          # a formula or a styled blank already there
                 else:
                     x = value_xml(head, style, None)
