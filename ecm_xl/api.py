@@ -230,11 +230,23 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
 # ---------------------------------------------------------------------------
 # export (one closed workbook)
 # ---------------------------------------------------------------------------
-def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None):
-    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports)."""
-    from .exports import export_workbook as _export
-    kw = {"control_number": control_number} if control_number is not None and fmt == "x12" else {}
-    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, **kw)
+def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None,
+                    created=None, resend: bool = False, payer_claims=None, ledger=None, invoice: bool = False,
+                    wait: float = 60.0):
+    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports).
+
+    An 837P, and a CSV with `invoice=True`, is what a plan receives: it
+    follows the workbook's Submissions record (originals, replacements, voids;
+    unchanged claims left out unless `resend`) and adds to it, updating the
+    workbook in place (exports.send_workbook, returns a SendReport). A plain
+    CSV only writes the file (returns an ExportSummary).
+    """
+    from .exports import export_workbook as _export, send_workbook
+    if fmt == "x12" or invoice:
+        return send_workbook(path, fmt, out, profile=as_profile(profile), close_date=close_date, created=created,
+                             resend=resend, payer_claims=payer_claims, control_number=control_number,
+                             ledger=ledger, wait=wait)
+    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date)
 
 
 # ---------------------------------------------------------------------------
