@@ -36,7 +36,7 @@ class Member(NamedTuple): ...
     def shown(name, value, hide):
         if name in counted and hasattr(value, "__len__"):
             n = len(value)
-            word = "member" if name == "members" else "row"
+            word = {"members": "member", "problems": "problem", "claim_lines": "line"}.get(name, "row")
             return f"{name}=<{n:,} {word}{'' if n == 1 else 's'}>"
         if hide and name in hidden and value not in (None, "", (), [], {}):
             return f"{name}=<hidden>"

@@ -136,7 +136,7 @@ def test_masked_reprs_still_say_what_they_hold():
     assert repr(MEMBER).startswith("Member(member_id='91000001A', last_name=<hidden>, first_name=<hidden>, "
                                    "birth_date=<hidden>, sex='F'")
     assert "claim_id='E1A2B3'" in repr(LINE) and "hcpcs='G9008'" in repr(LINE) and "charge=120.0" in repr(LINE)
-    assert repr(RESULT).startswith("CloseResult(summary=<1 row>, claim_lines=<1 row>, problems=<1 row>, totals=Totals(")
+    assert repr(RESULT).startswith("CloseResult(summary=<1 row>, claim_lines=<1 line>, problems=<1 problem>, totals=Totals(")
     assert "members=<1 member>" in repr(RESULT)
     assert repr(Table([ROW, ROW], 2)) == "Table(rows=<2 rows>, first_row=2)"
     # a blank field is shown as blank: nothing is hidden there
