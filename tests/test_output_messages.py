@@ -167,3 +167,23 @@ def test_batch_goes_on_and_names_the_copy_it_could_not_write(closed, tmp_path):
     assert f"  failed: B.closed.xlsx {LOCKED}" in r.output
     assert (out / "A.closed.xlsx").exists()
     assert (out / "B.closed.xlsx").read_bytes() == b"held open"
+
+
+def test_an_837p_export_names_the_workbook_excel_holds(tmp_path, monkeypatch):
+    """An 837P export records what it sent in the workbook itself: with the workbook open in
+    Excel, the message names the workbook, and neither file changes."""
+    import x12check as X
+    from ecm_xl import api
+    monkeypatch.setenv("ECM_XL_LEDGER", str(tmp_path / "ledger.txt"))
+    book = tmp_path / "Oct.xlsx"
+    api.new_workbook(book, month="2026-10", staff=X.STAFF, members=X.MEMBERS,
+                     settings={k: v for k, v in X.SETUP.items() if k != "BillingMonth"})
+    api.fill_workbook(book, X.TIMESHEET)
+    api.close_workbook(book, in_place=True, close_date=X.CLOSE_DATE)
+    before = book.read_bytes()
+    with unwritable(book):
+        r = run("export", book, "--format", "x12", "-o", tmp_path / "oct.837", "--close-date", X.CLOSE_DATE,
+                "--created", "2026-12-01")
+    assert r.exit_code == 2, r.output
+    assert one_line(r) == f"ecm-xl: Oct.xlsx {LOCKED}"
+    assert book.read_bytes() == before

@@ -25,6 +25,7 @@ from .. import contract as C
 from .. import submissions as S
 from ..files import name_of
 from ..profile import Profile, load_profile
+from ..xlsx.package import output_error
 from .claims_csv import claims_csv
 from .ledger import LedgerError, take_number
 from .record import RecordError, commit, file_hash, recover, workbook_lock
@@ -193,6 +194,17 @@ def invoice_csv(result, decisions) -> str:
     return out.getvalue()
 
 
+def _output_named(exc: OSError, path, out):
+    """An OutputError naming `path` or `out` for an OSError about either, or about a
+    temporary file made beside it (`.<name>.<token>.sending`); None for anything else."""
+    for target in (path, out):
+        n = name_of(target)
+        for f in (getattr(exc, "path", None), exc.filename, exc.filename2):
+            if f and (name_of(f) == n or name_of(f).startswith(f".{n}.")):
+                return output_error(os.fspath(target), exc, replacing=bool(exc.filename2))
+    return None
+
+
 def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_date=None, created=None,
                   resend: bool = False, payer_claims=None, control_number: int | None = None, ledger=None,
                   test: bool = False, wait: float = 60.0) -> SendReport:
@@ -244,6 +256,9 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
     except (RecordError, LedgerError) as exc:
         raise ExportError(str(exc)) from None
     except OSError as exc:
+        named = _output_named(exc, path, out)
+        if named is not None:   # the workbook (open in Excel?) or the export, never the temporary file
+            raise ExportError(str(named)) from None
         raise ExportError(f"{name_of(exc.filename or out)}: can't write the export "
                           f"({exc.strerror or exc})") from None
     return SendReport(os.fspath(path), os.fspath(out), fmt, number, created, decisions, found, unused)
