@@ -258,7 +258,7 @@ def export_workbook(path, fmt: str, out, *, control_number: int | None = None, p
     if fmt == "x12" or invoice:
         return send_workbook(path, fmt, out, profile=as_profile(profile), close_date=close_date, created=created,
                              resend=resend, payer_claims=payer_claims, control_number=control_number,
-                             ledger=ledger, wait=wait)
+                             ledger=ledger, wait=wait, progress=progress)
     return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, progress=progress)
 
 

@@ -370,7 +370,7 @@ def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, cont
             r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
                                     close_date=close_date, created=created, resend=resend,
                                     payer_claims=list(payer_claims), ledger=ledger, invoice=invoice,
-                                    progress=progress if plain else None)
+                                    progress=progress)
         if plain:
             click.echo(f"Exported {r.claims:,} claims, {r.lines:,} claim lines, {r.units:,} units, "
                        f"${r.charge:,.2f} -> {r.path}")

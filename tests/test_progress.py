@@ -94,3 +94,18 @@ def test_an_error_clears_the_bar_before_its_line(book, terminal, tmp_path):
     r = run("export", book, "--format", "xlsx", "-o", tmp_path / "c.xlsx")   # not closed
     assert r.exit_code == 2
     assert r.stderr.endswith("\r\x1b[Kecm-xl: Oct.xlsx: has no claim lines on the Claim sheet: close the month first\n")
+
+
+def test_an_837p_export_reports_its_steps(tmp_path, monkeypatch):
+    import x12check as X
+    monkeypatch.setenv("ECM_XL_LEDGER", str(tmp_path / "ledger.txt"))
+    book = tmp_path / "Oct.xlsx"
+    api.new_workbook(book, month="2026-10", staff=X.STAFF, members=X.MEMBERS,
+                     settings={k: v for k, v in X.SETUP.items() if k != "BillingMonth"})
+    api.fill_workbook(book, X.TIMESHEET)
+    api.close_workbook(book, in_place=True, close_date=X.CLOSE_DATE)
+    seen = []
+    api.export_workbook(book, "x12", tmp_path / "oct.837", close_date=X.CLOSE_DATE, created="2026-12-01",
+                        progress=lambda *a: seen.append(a))
+    assert [s[:2] for s in seen] == [(0, 2), (1, 2), (2, 2)]
+    assert seen[0][2] == "reading and re-checking Oct.xlsx" and seen[1][2].endswith("claim lines to oct.837")

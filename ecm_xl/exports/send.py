@@ -207,7 +207,7 @@ def _output_named(exc: OSError, path, out):
 
 def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_date=None, created=None,
                   resend: bool = False, payer_claims=None, control_number: int | None = None, ledger=None,
-                  test: bool = False, wait: float = 60.0) -> SendReport:
+                  test: bool = False, wait: float = 60.0, progress=None) -> SendReport:
     """Export what the record says is due from a closed workbook, and record it there.
 
     fmt 'x12' (an 837P) or 'csv' (an invoice). created: the file's date and
@@ -215,7 +215,9 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
     ['ID=NUMBER'], added to (and overriding) the Remittance table's. ledger:
     the control number file (default ledger.default_path()). Raises
     ExportError (one line) when the workbook or the claims are not ready.
+    progress(done, total, what) hears of each step (ecm_xl.progress).
     """
+    from ..progress import stages
     from . import workbook_result
 
     if fmt not in ("x12", "csv"):
@@ -230,6 +232,8 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
         with workbook_lock(path, wait):
             found = recover(path)
             before = file_hash(path)
+            step = stages(progress, 2)
+            step(f"reading and re-checking {name}")
             result = workbook_result(path, profile=profile, close_date=close_date)
             history, numbers = read_record(path)
             numbers.update(typed)
@@ -242,6 +246,7 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
             problems = check_ready(sending, profile) if fmt == "x12" else []
             if problems:
                 raise ExportError(not_ready_message(problems, name))
+            step(f"writing {len(sending.claim_lines):,} claim lines to {name_of(out)}")
             number = None
             if fmt == "x12":
                 from .x12 import setting
@@ -253,6 +258,7 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
                 data = invoice_csv(sending, decisions).encode("utf-8-sig")
             rows = record_rows(decisions, file=name_of(out), control_number=number, sent=created)
             commit(path, out, data, rows, before=before)
+            step()
     except (RecordError, LedgerError) as exc:
         raise ExportError(str(exc)) from None
     except OSError as exc:
