@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from ecm_xl.cli import main
 
-from cli_workbooks import CLOSE_DATE, small_workbook
+from cli_workbooks import CLOSE_DATE, ready_month, small_workbook
 
 LOCKED = "can't be written: it is open in Excel or read-only. Close it in Excel and run again."
 FOLDER = "is read-only or not yours to change. Write it to another folder."
@@ -173,13 +173,8 @@ def test_an_837p_export_names_the_workbook_excel_holds(tmp_path, monkeypatch):
     """An 837P export records what it sent in the workbook itself: with the workbook open in
     Excel, the message names the workbook, and neither file changes."""
     import x12check as X
-    from ecm_xl import api
     monkeypatch.setenv("ECM_XL_LEDGER", str(tmp_path / "ledger.txt"))
-    book = tmp_path / "Oct.xlsx"
-    api.new_workbook(book, month="2026-10", staff=X.STAFF, members=X.MEMBERS,
-                     settings={k: v for k, v in X.SETUP.items() if k != "BillingMonth"})
-    api.fill_workbook(book, X.TIMESHEET)
-    api.close_workbook(book, in_place=True, close_date=X.CLOSE_DATE)
+    book = ready_month(tmp_path / "Oct.xlsx")
     before = book.read_bytes()
     with unwritable(book):
         r = run("export", book, "--format", "x12", "-o", tmp_path / "oct.837", "--close-date", X.CLOSE_DATE,

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from ecm_xl import api, cli
 from ecm_xl.cli import main
 
-from cli_workbooks import CLOSE_DATE, ENTRIES, small_workbook
+from cli_workbooks import CLOSE_DATE, ENTRIES, ready_month, small_workbook
 
 
 def run(*args):
@@ -99,11 +99,7 @@ def test_an_error_clears_the_bar_before_its_line(book, terminal, tmp_path):
 def test_an_837p_export_reports_its_steps(tmp_path, monkeypatch):
     import x12check as X
     monkeypatch.setenv("ECM_XL_LEDGER", str(tmp_path / "ledger.txt"))
-    book = tmp_path / "Oct.xlsx"
-    api.new_workbook(book, month="2026-10", staff=X.STAFF, members=X.MEMBERS,
-                     settings={k: v for k, v in X.SETUP.items() if k != "BillingMonth"})
-    api.fill_workbook(book, X.TIMESHEET)
-    api.close_workbook(book, in_place=True, close_date=X.CLOSE_DATE)
+    book = ready_month(tmp_path / "Oct.xlsx")
     seen = []
     api.export_workbook(book, "x12", tmp_path / "oct.837", close_date=X.CLOSE_DATE, created="2026-12-01",
                         progress=lambda *a: seen.append(a))
