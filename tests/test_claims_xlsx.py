@@ -108,5 +108,16 @@ def test_a_formula_looking_name_stays_text(tmp_path):
 def test_xlsx_export_is_refused_under_a_csv_name(closed, tmp_path):
     r = run("export", closed, "--format", "xlsx", "-o", tmp_path / "claims.csv", "--close-date", CLOSE_DATE)
     assert r.exit_code == 2
-    assert r.stderr.strip() == "ecm-xl: claims.csv: an xlsx export must be named .xlsx"
+    assert r.stderr.strip() == ("ecm-xl: claims.csv: can't be written: a workbook is named *.xlsx or *.xlsm, "
+                                "so nothing was written")
     assert not (tmp_path / "claims.csv").exists()
+
+
+def test_an_earlier_xlsx_export_is_replaced_anything_else_kept(closed, exported, tmp_path):
+    again = run("export", closed, "--format", "xlsx", "-o", exported[0], "--close-date", CLOSE_DATE)
+    assert again.exit_code == 0, again.output
+    other = tmp_path / "budget.xlsx"
+    other.write_bytes(closed.read_bytes())        # a workbook that is not a claim-lines export
+    r = run("export", closed, "--format", "xlsx", "-o", other, "--close-date", CLOSE_DATE)
+    assert r.exit_code == 2 and "already exists" in r.stderr
+    assert other.read_bytes() == closed.read_bytes()

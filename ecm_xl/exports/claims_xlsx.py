@@ -75,3 +75,17 @@ def claims_xlsx(results_or_lines, *, source=None) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def is_claims_xlsx(path) -> bool:
+    """Whether `path` is an earlier claim-lines xlsx export (its sheet and header row), which
+    an export may replace without --force."""
+    from openpyxl import load_workbook
+    wb = load_workbook(path, read_only=True)
+    try:
+        if wb.sheetnames != [SHEET]:
+            return False
+        header = [c.value for c in next(wb[SHEET].iter_rows(max_row=1))]
+        return tuple(header[-len(C.CLAIM_HEADERS):]) == C.CLAIM_HEADERS
+    finally:
+        wb.close()
