@@ -301,14 +301,14 @@ def _not_part_of_a_month(path) -> None:
 # ---------------------------------------------------------------------------
 # merge (several workbooks of one clinic-month into one)
 # ---------------------------------------------------------------------------
-def merge_workbooks(inputs, out, *, profile=None, force: bool = False):
+def merge_workbooks(inputs, out, *, profile=None, force: bool = False, progress=None):
     """Merge workbooks of one clinic-month (same billing NPI, month and health plan)
     into `out`: every row kept, rosters that disagree refused (see ecm_xl.merge).
 
         merge_workbooks(["Team A.xlsx", "Team B.xlsx"], "October.xlsx").text()
     """
     from .merge import merge_workbooks as _merge
-    return _merge(inputs, out, profile=profile, force=force)
+    return _merge(inputs, out, profile=profile, force=force, progress=progress)
 
 
 # ---------------------------------------------------------------------------

@@ -333,7 +333,8 @@ def merge(ctx, inputs, out, force, profile):
       ecm-xl close October.xlsx
     """
     with _errors(ctx):
-        r = api.merge_workbooks(list(inputs), out, profile=profile, force=force)
+        with _progress(ctx, "Merging") as progress:
+            r = api.merge_workbooks(list(inputs), out, profile=profile, force=force, progress=progress)
         click.echo(r.text())
 
 

@@ -105,3 +105,13 @@ def test_an_837p_export_reports_its_steps(tmp_path, monkeypatch):
                         progress=lambda *a: seen.append(a))
     assert [s[:2] for s in seen] == [(0, 2), (1, 2), (2, 2)]
     assert seen[0][2] == "reading and re-checking Oct.xlsx" and seen[1][2].endswith("claim lines to oct.837")
+
+
+def test_merge_reports_its_steps(october, tmp_path):
+    a, b = tmp_path / "A.xlsx", tmp_path / "B.xlsx"
+    a.write_bytes(october.read_bytes())
+    b.write_bytes(october.read_bytes())
+    seen = []
+    api.merge_workbooks([a, b], tmp_path / "Oct.xlsx", progress=lambda *x: seen.append(x))
+    assert seen == [(0, 3, "reading 2 workbooks"), (1, 3, "checking they agree"), (2, 3, "writing Oct.xlsx"),
+                    (3, 3, "")]
