@@ -47,6 +47,7 @@ RESULT = CloseResult([SUMMARY], [LINE], [PROBLEM], TOTALS, SETUP, {"91000001A": 
 
 def _factories():
     from ecm_xl.batch import BatchItem, BatchReport
+    from ecm_xl.clinic_month import ClinicMonth, Part, PartClose, Reading
     from ecm_xl.checks import Context
     from ecm_xl.demo import DemoMonth
     from ecm_xl.reports import CloseReport, DemoReport, FillReport
@@ -62,6 +63,11 @@ def _factories():
         DemoMonth: DemoMonth(dt.date(2026, 10, 1), {}, [], [dict(ROW)], [dict(ROW)], {}),
         WorkbookInput: WorkbookInput("Oct.xlsx", {}, {C.MEMBERS: table}, {C.MEMBERS: tuple(ROW)}, {}),
         Context: Context(load_profile(), SETUP, {}, {"91000001A": MEMBER}, {}, 60, 180, dt.date(2026, 11, 30)),
+        Part: Part("A.xlsx", table, table, table, {"BillingNPI": "1234567893"}),
+        PartClose: PartClose("A.xlsx", RESULT),
+        ClinicMonth: ClinicMonth(RESULT, [PartClose("A.xlsx", RESULT)], []),
+        Reading: Reading(["A.xlsx"], [table], [table], [table], [SETUP], [[PROBLEM]], [({}, [])],
+                         [({"91000001A": MEMBER}, [PROBLEM])], [{}], [[]], [{}], [[]], [{2: 60}]),
         BatchItem: BatchItem("Oct.xlsx", "ok", 1, 1, 120.0, 0, 0, "", "out/Oct.closed.xlsx"),
         BatchReport: BatchReport("out", [BatchItem("Oct.xlsx", "ok", 1, 1, 120.0, 0, 0, "", "o.xlsx")],
                                  "r.csv", "c.csv", None, "", 1.0),
