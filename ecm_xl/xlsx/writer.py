@@ -867,15 +867,22 @@ def write_named_cells(src, dst, values: dict) -> None:
     they do in the template (every Setup value cell is styled).
     """
     with Package(src) as pkg:
+        where = setup_cells(read_structure(pkg))
+    missing = [k for k in values if k not in where]
+    if missing:
+        raise WorkbookError(src, f"has no Setup cell named {missing[0]}")
+    write_cells(src, dst, {where[name]: value for name, value in values.items()},
+                {where[name]: f" for {name}" for name in values})
+
+
+def write_cells(src, dst, values: dict, purposes: dict | None = None) -> None:
+    """Set existing cells ({(sheet name, row, column): value}) to values, copying all else
+    byte for byte. Each cell keeps its style; a cell missing from the sheet XML is an error."""
+    with Package(src) as pkg:
         st = read_structure(pkg)
-        where = setup_cells(st)
-        missing = [k for k in values if k not in where]
-        if missing:
-            raise WorkbookError(src, f"has no Setup cell named {missing[0]}")
         part_of = {s.name: s.part for s in st.sheets}
         texts: dict = {}
-        for name, value in values.items():
-            sheet, row, col = where[name]
+        for (sheet, row, col), value in values.items():
             part = part_of[sheet]
             if part not in texts:
                 texts[part] = pkg.read_xml(part).decode("utf-8")
@@ -883,11 +890,26 @@ def write_named_cells(src, dst, values: dict) -> None:
             cell = re.compile(r"<((?:[\w.-]+:)?)c\b([^>]*?\br\s*=\s*[\"']%s[\"'][^>]*?)(?:/>|>.*?</\1c>)" % ref, re.S)
             m = cell.search(texts[part])
             if not m:
-                raise WorkbookError(src, f"the {sheet} sheet has no cell {ref} for {name}")
+                why = (purposes or {}).get((sheet, row, col), "")
+                raise WorkbookError(src, f"the {sheet} sheet has no cell {ref}{why}")
             style = re.search(r"""\bs\s*=\s*["'](\d+)["']""", m.group(2))
-            xml = cell_xml(ref, int(style.group(1)) if style else 0, value) or f'<c r="{ref}"/>'
+            xml = cell_xml(ref, int(style.group(1)) if style else 0, value) or (
+                f'<c r="{ref}" s="{style.group(1)}"/>' if style else f'<c r="{ref}"/>')
             if m.group(1):
                 xml = xml.replace("<c ", f"<{m.group(1)}c ", 1).replace("</c>", f"</{m.group(1)}c>")
             texts[part] = texts[part][:m.start()] + xml + texts[part][m.end():]
         parts = {part: text.encode("utf-8") for part, text in texts.items()}
         write_package(pkg, dst, parts)
+
+
+def write_table_cells(src, dst, table: str, values: dict) -> None:
+    """Set cells of a table's rows ({(Excel row, header): value}) that exist in the sheet XML."""
+    with Package(src) as pkg:
+        st = read_structure(pkg)
+    t = _writable_table(src, st, table, "to update")
+    cells = {}
+    for (row, header), value in values.items():
+        if header not in t.headers or not t.data_top <= row <= t.data_bottom:
+            raise WorkbookError(src, f"the {table} table has no row {row} column {header!r}")
+        cells[(t.sheet, row, t.ref[0] + t.headers.index(header))] = value
+    write_cells(src, dst, cells)
