@@ -131,7 +131,7 @@ def check_codes(entries, ctx):
 
 
 # How a clerk brings code cells filled for an earlier Staff Type up to date (R6 names it).
-REFRESH_HOW = "press Fill codes, or run ecm-xl fill WORKBOOK --refresh-codes"
+REFRESH_HOW = "use Refresh codes in Excel, or run ecm-xl fill WORKBOOK --refresh-codes"
 
 
 def filled_for(typed: tuple, e: Entry, profile: Profile) -> str | None:

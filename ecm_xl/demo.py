@@ -360,12 +360,13 @@ def _plant(entries, marks, month, staff_rows, people, rng):
     add("R2", entry(rng, day(25), clin2, people[5].member_id, "ECM", "Phone", "Care coordination",
                     evening, 90, Minutes="1h 30m", Start="", End=""))
     # R11: Minutes that disagree with Start and End: not billed until one is corrected.
-    add("R11", entry(rng, day(29), clin2, people[19].member_id, "ECM service", "In person", "Care plan",
+    add("R11", entry(rng, day(29), clin2, people[-1].member_id, "ECM service", "In person", "Care plan",
                      evening, 60, Start="6:30 PM", End="7:30 PM", Minutes="45"))
     # SPEC §4: a member seen at the office once and at home (12) otherwise: one line, the place with
     # the most minutes, a warning naming the other row.
-    home = next(p for p in people[20:] if p.enrolled and p.enrolled < month and seen_at_home(p.member_id))
-    for n, minutes, place in ((5, 50, "12"), (12, 40, "12"), (19, 30, "11")):
+    at_home = [p for p in people[20:] if p.enrolled and p.enrolled < month and seen_at_home(p.member_id)]
+    for n, minutes, place in ((5, 50, "12"), (12, 40, "12"), (19, 30, "11")) if at_home else ():
+        home = at_home[0]
         add("R2", entry(rng, day(n), clin2, home.member_id, "ECM service", "In person", "Care coordination",
                         evening, minutes, Minutes=str(minutes), Start="", End="", **{"Place of Service": place}))
     # R6: a code typed by hand for the wrong staff type, and a place of service that is no code.

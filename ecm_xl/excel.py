@@ -340,16 +340,16 @@ def close_message(result: CloseResult) -> str:
     return text
 
 
-def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True, refresh: bool = True) -> dict:
+def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True, refresh: bool = False) -> dict:
     """R5 for the person typing: fill blank HCPCS and modifier cells from the code table.
 
     Reads Staff and Timesheet (one read each) and writes the code columns of
     the rows from the first to the last filled one in one write (one per
     column if a clinic moved the code columns apart). With `refresh` (the
-    button's way), rows whose code cells hold in full the code for ANOTHER
-    staff type (filled before a Staff Type was corrected, which the close
-    bills with an R6 warning) get the code of the staff type on file; any
-    other typed code is left as typed. The helper formula columns of the
+    Refresh codes button, `refresh_codes`), rows whose code cells hold in full
+    the code for ANOTHER staff type (filled before a Staff Type was corrected:
+    the close refuses them, R6, and names this button) get the code of the
+    staff type on file; any other typed code is left as typed. The helper formula columns of the
     template recalculate on their own. Returns {row: (HCPCS, Modifier 1, Modifier 2)}.
     """
     sheets = _sheet_names(book)
@@ -357,8 +357,8 @@ def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True,
     found = _required_table(book, C.TIMESHEET, sheets)
     headers, timesheet = read_table(book, found)
     filled = engine.fill_codes(timesheet, staff, profile or load_profile(), refresh=refresh)
-    refreshed = sum(1 for row in filled if any(not V.is_blank(timesheet.rows[row - timesheet.first_row].get(h))
-                                               for h in CODE_HEADERS))
+    refreshed = sorted(row for row in filled if any(
+        not V.is_blank(timesheet.rows[row - timesheet.first_row].get(h)) for h in CODE_HEADERS))
     if filled:
         cols = [headers.index(h) if h in headers else None for h in CODE_HEADERS]
         if None in cols:
@@ -378,14 +378,20 @@ def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True,
                 sheet.range((first, left + c), (last, left + c)).number_format = TEXT_FORMAT
                 sheet.range((first, left + c)).value = [[row[k]] for row in grid]
     if notify:
-        n = len(filled) - refreshed
+        n = len(filled) - len(refreshed)
         text = (f"Filled the codes of {n} timesheet row{'s' if n != 1 else ''}."
                 if n else "No blank code cells could be filled.")
-        if refreshed:
-            text += (f" Updated {refreshed} row{'s' if refreshed != 1 else ''} whose codes were for the staff "
-                     "member's earlier Staff Type.")
+        if refresh:
+            k = len(refreshed)
+            text += (f" Refreshed {k} row{'s' if k != 1 else ''} whose codes were those of another Staff Type"
+                     + (f" (rows {engine.source_rows_text(refreshed)})." if k else "."))
         book.app.alert(text, title="ECM fill codes")
     return filled
+
+
+def refresh_codes(book, *, profile: Profile | None = None, notify: bool = True) -> dict:
+    """The Refresh codes button: `fill_timesheet` with refresh, after a Staff Type was corrected."""
+    return fill_timesheet(book, profile=profile, notify=notify, refresh=True)
 
 
 # ---------------------------------------------------------------------------
