@@ -413,8 +413,10 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
         elif minutes is not None and minutes < 1 and typed_minutes:
             # a fraction of a minute is no visit: most likely a duration (0:45) the
             # reader got as a fraction of a day
-            errs.append(("R11", "Minutes", f"Minutes {_num(minutes)} is less than one minute. If the cell shows a "
-                                           "duration like 0:45, type the minutes (45) or format the cell as [h]:mm."))
+            as_day = round(minutes * 1440)
+            errs.append(("R11", "Minutes", f"Minutes {_num(round(minutes, 4))} is less than one minute. If the cell "
+                                           f"shows {as_day // 60}:{as_day % 60:02d}, that is a duration: type the "
+                                           f"minutes ({as_day}) or format the cell as [h]:mm."))
             minutes = None
         elif minutes is not None and typed_minutes and start and end:
             span = V.minutes_between(start, end)
