@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .data import Code
-from .vocabulary import (VOCABULARY_FILE, Vocabulary, VocabularyError,  # noqa: F401 (fold: used by many)
+from .vocabulary import (VOCABULARY_FILE, Vocabulary, VocabularyError,
                          default_vocabulary, fold, vocabulary_from_dict)
 
 DEFAULT_PROFILE = "chpiv-healthnet-ecm-ffs"
