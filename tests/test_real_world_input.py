@@ -115,3 +115,14 @@ def test_a_header_the_table_has_wins_over_another_systems_word_for_it():
     # "Minutes" is there: "Duration" is some other column and is not read as minutes
     r = close([{**row(minutes=30), "Duration": "2 hrs"}])
     assert r.claim_lines[0].minutes == 30
+
+
+@pytest.mark.parametrize("fmt,duration", [
+    ("[h]:mm", True), ("h:mm", True), ("[mm]", True), ("mm:ss", True), ("[h]:mm:ss", True), ("h:mm AM/PM", True),
+    ("General", False), ("0", False), ("0.00", False), ("m/d/yyyy", False), ("mmm-yy", False),
+    ("yyyy-mm-dd h:mm", False), ('0 "min"', False), ("@", False), (None, False),
+])
+def test_which_number_formats_hold_durations(fmt, duration):
+    # the Excel layer turns a Minutes number into a duration only under a time format; a plain number is minutes
+    from ecm_xl.values import is_duration_format
+    assert is_duration_format(fmt) is duration

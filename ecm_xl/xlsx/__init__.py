@@ -13,4 +13,4 @@ from .writer import append_table_rows, owned_parts, write_named_cells, write_tab
 
 
 __all__ = ["WorkbookError", "WorkbookInput", "read_workbook", "write_tables", "append_table_rows",
-           "owned_parts", "write_named_cells"]
+           "owned_parts", "write_named_cells", "write_table_cells"]
