@@ -38,6 +38,7 @@ from . import values as V
 from .intake import _PLAIN_NUMBER, InputError, clean_value, match_columns, parse_month, read_export, table_rows  # noqa: F401 (the API's face)
 from .profile import as_profile, fold, load_profile
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
+from .setting_checks import setting_problem
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_table_cells, write_tables
 from .xlsx.package import OutputError, atomic_write, output_error
@@ -67,6 +68,10 @@ def _shipped_templates():
     yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
     from .template import template_path
     yield template_path()
+
+
+class SettingError(ValueError):
+    """A Setup value that can't be right (an NPI whose check digit fails, ...): one line."""
 
 
 def setting_value(name: str, value):
@@ -107,7 +112,11 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
         raise InputError(out, "already exists: choose another name, or remove it first")
     if not out.parent.exists():
         raise InputError(out, f"can't be written: folder {out.parent} does not exist")
-    values = {setting_name(k): setting_value(setting_name(k), v) for k, v in (settings or {}).items()}
+    typed = {setting_name(k): v for k, v in (settings or {}).items()}
+    bad = [p for name, v in typed.items() if (p := setting_problem(name, v))]
+    if bad:   # in the words the close and the 837P export use
+        raise SettingError("; ".join(bad) + "; nothing was written")
+    values = {name: setting_value(name, v) for name, v in typed.items()}
     if month is not None:
         values["BillingMonth"] = parse_month(month)
     staff_rows, member_rows, ignored = [], [], {}
@@ -260,11 +269,23 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
 # ---------------------------------------------------------------------------
 # export (one closed workbook)
 # ---------------------------------------------------------------------------
-def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None):
-    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports)."""
-    from .exports import export_workbook as _export
-    kw = {"control_number": control_number} if control_number is not None and fmt == "x12" else {}
-    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, **kw)
+def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None,
+                    created=None, resend: bool = False, payer_claims=None, ledger=None, invoice: bool = False,
+                    wait: float = 60.0):
+    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports).
+
+    An 837P, and a CSV with `invoice=True`, is what a plan receives: it
+    follows the workbook's Submissions record (originals, replacements, voids;
+    unchanged claims left out unless `resend`) and adds to it, updating the
+    workbook in place (exports.send_workbook, returns a SendReport). A plain
+    CSV only writes the file (returns an ExportSummary).
+    """
+    from .exports import export_workbook as _export, send_workbook
+    if fmt == "x12" or invoice:
+        return send_workbook(path, fmt, out, profile=as_profile(profile), close_date=close_date, created=created,
+                             resend=resend, payer_claims=payer_claims, control_number=control_number,
+                             ledger=ledger, wait=wait)
+    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date)
 
 
 # ---------------------------------------------------------------------------
@@ -324,6 +345,6 @@ def _write_plain_csv(path: Path, headers, rows) -> None:
 
 
 __all__ = ["new_workbook", "fill_workbook", "close_workbook", "batch_close", "export_workbook", "demo",
-           "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
+           "SettingError", "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
            "WorkbookError", "default_output", "find_workbooks", "read_export", "table_rows", "parse_month",
            "write_named_cells", "close_result", "month_words", "rule_counts"]

@@ -303,27 +303,60 @@ def demo(ctx, dir, seed, close_date):
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv"]), help="x12 (837P) or csv.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="File to write.")
+@click.option("--invoice", is_flag=True,
+              help="csv only: the CSV is sent to the plan as an invoice, so it follows and adds to the record "
+                   "like an 837P (two more columns: Frequency, Payer Claim Number).")
+@click.option("--resend", is_flag=True, help="Send again the claims sent before and unchanged since.")
+@click.option("--payer-claim", "payer_claims", multiple=True, metavar="CLAIMID=NUMBER",
+              help="The payer's claim number for a replacement or void (REF*F8), when no posted 835 gives it. "
+                   "Repeatable.")
+@click.option("--created", metavar="YYYY-MM-DD[THH:MM]",
+              help="Date (and time) the 837P is made, for a reproducible file; default now.")
 @click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
-              help="Interchange control number of the 837P (x12 only).")
+              help="Interchange control number of the 837P; default the submitter's next one. "
+                   "A number used before is refused.")
+@click.option("--ledger", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The submitter's control number counter (default $ECM_XL_LEDGER, else a file in your "
+                   "user data folder; see docs/exports.md).")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the re-check (R13); default today.")
 @profile_option
 @click.pass_context
-def export(ctx, workbook, fmt, out, control_number, close_date, profile):
+def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, control_number, ledger, close_date,
+           profile):
     """Export claim lines as an 837P file or CSV.
 
     The workbook must be closed, and its Claim sheet must still match its
-    timesheet (close it again after any change).
+    timesheet (close it again after any change). An 837P (and a CSV with
+    --invoice) follows the workbook's Submissions record and adds to it, in
+    WORKBOOK itself: a claim never sent goes as an original, one changed since
+    it was sent as a replacement, one no longer billed as a void, and one
+    sent and unchanged not again (unless --resend). A replacement or void
+    needs the payer's claim number (from the posted 835, or --payer-claim);
+    without it the claim is held back. Exits 1 when a claim was held back.
 
     \b
     Example:
-      ecm-xl export October.closed.xlsx --format x12 -o october.837 --control-number 7
+      ecm-xl export October.closed.xlsx --format x12 -o october.837
+      ecm-xl export October.closed.xlsx --format x12 -o october-2.837 --payer-claim E2610ABC=HN123456
       ecm-xl export October.closed.xlsx --format csv -o october_claims.csv
     """
+    if invoice and fmt != "csv":
+        raise click.BadParameter("--invoice is for --format csv (an 837P is always recorded)", param_hint="--invoice")
+    plain = fmt == "csv" and not invoice
+    if plain and (resend or payer_claims or created or control_number or ledger):
+        raise click.BadParameter("--resend, --payer-claim, --created, --control-number and --ledger are for "
+                                 "an 837P or a CSV --invoice", param_hint="--format csv")
     with _errors(ctx):
-        s = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
-                                close_date=close_date)
-        click.echo(f"Exported {s.claims:,} claims, {s.lines:,} claim lines, {s.units:,} units, "
-                   f"${s.charge:,.2f} -> {s.path}")
+        r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
+                                close_date=close_date, created=created, resend=resend,
+                                payer_claims=list(payer_claims), ledger=ledger, invoice=invoice)
+        if plain:
+            click.echo(f"Exported {r.claims:,} claims, {r.lines:,} claim lines, {r.units:,} units, "
+                       f"${r.charge:,.2f} -> {r.path}")
+            return
+        click.echo(r.text())
+        if r.held:
+            ctx.exit(EXIT_SOME_FAILED)
 
 
 # ---------------------------------------------------------------------------
