@@ -246,19 +246,25 @@ def close(ctx, workbook, out, in_place, month, close_date, force, profile):
 @click.option("--format", "fmt", type=click.Choice(["x12", "csv"]),
               help="Also write one combined export: x12 -> OUT_DIR/claims.837 (csv: claims.csv is it).")
 @click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
-              help="Interchange control number of the 837P (with --format x12).")
+              help="Interchange control number of the 837P (with --format x12); default the submitter's next.")
+@click.option("--created", metavar="YYYY-MM-DD[THH:MM]", help="Date (and time) the 837P is made; default now.")
+@click.option("--ledger", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The submitter's control number counter (see `ecm-xl export --help`).")
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month in every workbook.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the closes (R13); default today.")
 @force_option
 @profile_option
 @click.pass_context
-def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, force, profile):
+def batch(ctx, inputs, out_dir, workers, fmt, control_number, created, ledger, month, close_date, force, profile):
     """Close every workbook in a folder or glob.
 
     One bad workbook never stops the others: each file gets a row in
     OUT_DIR/batch_report.csv (status ok / bad file / failed, with the reason),
-    and OUT_DIR/claims.csv holds every claim line with its source file. Exits 1
-    when some file failed.
+    and OUT_DIR/claims.csv holds every claim line with its source file. With
+    --format x12, OUT_DIR/claims.837 holds the claims each closed copy's
+    Submissions record says are due (originals, replacements, voids), recorded
+    in that copy; a workbook that can't go is reported as not ready / held /
+    not sent, and the others still go. Exits 1 when some file failed.
 
     Workbooks with the same billing NPI, billing month and health plan (one
     per care team, site or staff member) are billed as ONE month: each
@@ -282,7 +288,7 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
         try:
             r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
                                 profile=profile, close_date=close_date, control_number=control_number,
-                                force=force)
+                                created=created, ledger=ledger, force=force)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
