@@ -58,6 +58,47 @@ def _errors(ctx: click.Context):
         ctx.exit(EXIT_UNEXPECTED)
 
 
+QUIET = "ecm_xl.quiet"
+
+
+def _set_quiet(ctx, param, value):
+    if value:
+        ctx.meta[QUIET] = True
+
+
+def _quiet_option() -> click.Option:
+    return click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
+                        help="No progress on stderr (it shows only on a terminal anyway).")
+
+
+def _terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _progress(ctx, label: str):
+    """The API's `progress` callback for a person at a terminal: one line on stderr, redrawn
+    as work goes on ("Closing [############------------] 2/3 writing October.closed.xlsx"),
+    cleared when done. None, and so silence, when stderr is not a terminal or with --quiet."""
+    if ctx.meta.get(QUIET) or not _terminal():
+        yield None
+        return
+    drawn = False
+
+    def show(done, total, what=""):
+        nonlocal drawn
+        width = 24
+        filled = width * min(done, total) // max(total, 1)
+        click.echo(f"\r\033[K{label} [{'#' * filled}{'-' * (width - filled)}] {done:,}/{total:,} {what}".rstrip(),
+                   err=True, nl=False, color=True)
+        drawn = True
+    try:
+        yield show
+    finally:
+        if drawn:
+            click.echo("\r\033[K", err=True, nl=False, color=True)   # the result (or the error) prints on a clean line
+
+
 @contextlib.contextmanager
 def _names_output(path):
     """A failed write names `path` and what to do, not the temporary file made beside it."""
@@ -199,8 +240,14 @@ def fill(ctx, workbook, entries, refresh_codes, sheet, out, force, profile):
     if bool(entries) == bool(refresh_codes):
         raise click.UsageError("give --entries FILE to add time entries, or --refresh-codes (not both)")
     with _errors(ctx):
+<<<<<<< HEAD
         r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
                               refresh_codes=refresh_codes)
+=======
+        with _progress(ctx, "Filling") as progress:
+            r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
+                                  progress=progress)
+>>>>>>> main
         click.echo(r.text())
 
 
@@ -231,8 +278,9 @@ def close(ctx, workbook, out, in_place, month, close_date, force, profile):
       ecm-xl close October.closed.xlsx --in-place
     """
     with _errors(ctx):
-        r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
-                               close_date=close_date, force=force)
+        with _progress(ctx, "Closing") as progress:
+            r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
+                                   close_date=close_date, force=force, progress=progress)
         click.echo(r.text())
 
 
@@ -278,20 +326,10 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, created, ledger, m
       ecm-xl batch "inbox/*October*.xlsx" -o out/ --format x12
     """
     with _errors(ctx):
-        bar = None
-        progress = None
-        if sys.stderr.isatty():
-            total = len(api.find_workbooks(list(inputs)))
-            bar = click.progressbar(length=total, label="Closing", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-            progress = lambda done, total: bar.update(1)  # noqa: E731
-        try:
+        with _progress(ctx, "Closing workbooks") as progress:
             r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
                                 profile=profile, close_date=close_date, control_number=control_number,
                                 created=created, ledger=ledger, force=force)
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
         click.echo(r.text())
         if not r.ok:
             ctx.exit(EXIT_SOME_FAILED)
@@ -324,7 +362,8 @@ def merge(ctx, inputs, out, force, profile):
       ecm-xl close October.xlsx
     """
     with _errors(ctx):
-        r = api.merge_workbooks(list(inputs), out, profile=profile, force=force)
+        with _progress(ctx, "Merging") as progress:
+            r = api.merge_workbooks(list(inputs), out, profile=profile, force=force, progress=progress)
         click.echo(r.text())
 
 
@@ -358,7 +397,8 @@ def demo(ctx, dir, seed, close_date, force):
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv"]), help="x12 (837P) or csv.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv", "xlsx"]),
+              help="x12 (837P); csv (for a billing system to import); xlsx (for people: IDs keep their zeros).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="File to write.")
 @click.option("--invoice", is_flag=True,
               help="csv only: the CSV is sent to the plan as an invoice, so it follows and adds to the record "
@@ -397,17 +437,20 @@ def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, cont
       ecm-xl export October.closed.xlsx --format x12 -o october.837
       ecm-xl export October.closed.xlsx --format x12 -o october-2.837 --payer-claim E2610ABC=HN123456
       ecm-xl export October.closed.xlsx --format csv -o october_claims.csv
+      ecm-xl export October.closed.xlsx --format xlsx -o october_claims.xlsx
     """
     if invoice and fmt != "csv":
         raise click.BadParameter("--invoice is for --format csv (an 837P is always recorded)", param_hint="--invoice")
-    plain = fmt == "csv" and not invoice
+    plain = fmt in ("csv", "xlsx") and not invoice
     if plain and (resend or payer_claims or created or control_number or ledger):
         raise click.BadParameter("--resend, --payer-claim, --created, --control-number and --ledger are for "
-                                 "an 837P or a CSV --invoice", param_hint="--format csv")
+                                 "an 837P or a CSV --invoice", param_hint=f"--format {fmt}")
     with _errors(ctx):
-        r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
-                                close_date=close_date, created=created, resend=resend,
-                                payer_claims=list(payer_claims), ledger=ledger, invoice=invoice, force=force)
+        with _progress(ctx, "Exporting") as progress:
+            r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
+                                    close_date=close_date, created=created, resend=resend,
+                                    payer_claims=list(payer_claims), ledger=ledger, invoice=invoice,
+                                    force=force, progress=progress)
         if plain:
             click.echo(f"Exported {r.claims:,} claims, {r.lines:,} claim lines, {r.units:,} units, "
                        f"${r.charge:,.2f} -> {r.path}")
@@ -545,6 +588,12 @@ def init(ctx, folder, xlsm, lite, force, profile):
             book, script = init_project(folder, profile=profile, macro_enabled=xlsm, force=force)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
+
+
+# --quiet on the group and on every command (those added later too).
+main.params.append(_quiet_option())
+for _command in main.commands.values():
+    _command.params.append(_quiet_option())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -359,6 +359,9 @@ def _instructions_sheet(ws, profile: Profile) -> None:
         f"{C.SUBMISSIONS}: each time claims are sent (ecm-xl export), one row per claim: when, in which file, "
         "as an original, a replacement or a void. The next export sends only what is new or changed. "
         "Closing again keeps this record; never edit it by hand.",
+        f"{C.REMITTANCE}: what the plan paid and denied, and why in plain words, posted from its 835 file "
+        f"(ecm-xl remit). {C.STATUS}: per claim, what is left to do (wait, fix and replace, appeal) and the "
+        "rows to fix.",
         f"Units: one unit per {profile.unit_minutes} minutes of care per member, month and code, added up "
         f"across staff and rounded up once at month end; outreach is one unit per attempt.",
     ]

@@ -26,6 +26,7 @@ from .. import submissions as S
 from ..files import name_of
 from ..profile import Profile, load_profile
 from ..values import text
+from ..xlsx.package import output_error
 from .claims_csv import claims_csv
 from .ledger import LedgerError, take_number
 from .record import RecordError, commit, file_hash, recover, workbook_lock
@@ -194,9 +195,20 @@ def invoice_csv(result, decisions) -> str:
     return out.getvalue()
 
 
+def _output_named(exc: OSError, path, out):
+    """An OutputError naming `path` or `out` for an OSError about either, or about a
+    temporary file made beside it (`.<name>.<token>.sending`); None for anything else."""
+    for target in (path, out):
+        n = name_of(target)
+        for f in (getattr(exc, "path", None), exc.filename, exc.filename2):
+            if f and (name_of(f) == n or name_of(f).startswith(f".{n}.")):
+                return output_error(os.fspath(target), exc, replacing=bool(exc.filename2))
+    return None
+
+
 def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_date=None, created=None,
                   resend: bool = False, payer_claims=None, control_number: int | None = None, ledger=None,
-                  test: bool = False, wait: float = 60.0) -> SendReport:
+                  test: bool = False, wait: float = 60.0, progress=None) -> SendReport:
     """Export what the record says is due from a closed workbook, and record it there.
 
     fmt 'x12' (an 837P) or 'csv' (an invoice). created: the file's date and
@@ -204,7 +216,9 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
     ['ID=NUMBER'], added to (and overriding) the Remittance table's. ledger:
     the control number file (default ledger.default_path()). Raises
     ExportError (one line) when the workbook or the claims are not ready.
+    progress(done, total, what) hears of each step (ecm_xl.progress).
     """
+    from ..progress import stages
     from . import workbook_result
 
     if fmt not in ("x12", "csv"):
@@ -219,6 +233,8 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
         with workbook_lock(path, wait):
             found = recover(path)
             before = file_hash(path)
+            step = stages(progress, 2)
+            step(f"reading and re-checking {name}")
             result = workbook_result(path, profile=profile, close_date=close_date)
             history, numbers = read_record(path)
             numbers.update(typed)
@@ -231,6 +247,7 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
             problems = check_ready(sending, profile) if fmt == "x12" else []
             if problems:
                 raise ExportError(not_ready_message(problems, name))
+            step(f"writing {len(sending.claim_lines):,} claim lines to {name_of(out)}")
             number = None
             if fmt == "x12":
                 from .x12 import setting
@@ -242,9 +259,13 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
                 data = invoice_csv(sending, decisions).encode("utf-8-sig")
             rows = record_rows(decisions, file=name_of(out), control_number=number, sent=created)
             commit(path, out, data, rows, before=before)
+            step()
     except (RecordError, LedgerError) as exc:
         raise ExportError(str(exc)) from None
     except OSError as exc:
+        named = _output_named(exc, path, out)
+        if named is not None:   # the workbook (open in Excel?) or the export, never the temporary file
+            raise ExportError(str(named)) from None
         raise ExportError(f"{name_of(exc.filename or out)}: can't write the export "
                           f"({exc.strerror or exc})") from None
     return SendReport(os.fspath(path), os.fspath(out), fmt, number, created, decisions, found, unused)
