@@ -435,7 +435,7 @@ def write_table_cells(src, dst, table: str, values: dict) -> None:
     """Set cells of a table's rows ({(Excel row, header): value}) that exist in the sheet XML."""
     with opened(src) as pkg:
         st = read_structure(pkg)
-    t = _writable_table(src, st, table, "to update")
+        t = _writable_table(pkg, st, table, "to update")
     cells = {}
     for (row, header), value in values.items():
         if header not in t.headers or not t.data_top <= row <= t.data_bottom:
