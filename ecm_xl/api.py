@@ -148,13 +148,8 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
 # ---------------------------------------------------------------------------
 # fill
 # ---------------------------------------------------------------------------
-<<<<<<< HEAD
 def fill_workbook(path, entries=None, out=None, *, profile=None, sheet: str | None = None,
-                  force: bool = False, refresh_codes: bool = False) -> FillReport:
-=======
-def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = None,
-                  force: bool = False, progress=None) -> FillReport:
->>>>>>> main
+                  force: bool = False, progress=None, refresh_codes: bool = False) -> FillReport:
     """Append time entries (a CSV/xlsx export, or a list of dicts) to the Timesheet table.
 
     Columns are matched to the Timesheet headers ignoring case, spacing and
@@ -179,17 +174,14 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     if out is not None and not same_file(out, path):
         guard_output(out, WORKBOOK, force=force, own=lambda p: extends_workbook(p, path),
                      source=[path] + ([entries] if isinstance(entries, (str, os.PathLike)) else []))
-<<<<<<< HEAD
     if refresh_codes:
         if entries is not None:
             raise ValueError("refresh codes on their own: give no entries with refresh_codes")
         return _refresh_codes(path, out, prof)
     if entries is None:
         raise ValueError("give the time entries to add")
-=======
     step = stages(progress, 3)
     step(f"reading {name_of(entries) if isinstance(entries, (str, os.PathLike)) else 'the entries'}")
->>>>>>> main
     wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
     table_headers = wb.headers[C.TIMESHEET]
     writable = tuple(h for h in C.TIMESHEET_HEADERS if h in table_headers)

@@ -240,14 +240,9 @@ def fill(ctx, workbook, entries, refresh_codes, sheet, out, force, profile):
     if bool(entries) == bool(refresh_codes):
         raise click.UsageError("give --entries FILE to add time entries, or --refresh-codes (not both)")
     with _errors(ctx):
-<<<<<<< HEAD
-        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
-                              refresh_codes=refresh_codes)
-=======
         with _progress(ctx, "Filling") as progress:
             r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
-                                  progress=progress)
->>>>>>> main
+                                  progress=progress, refresh_codes=refresh_codes)
         click.echo(r.text())
 
 
