@@ -6,7 +6,8 @@ workbook (ECM_Timesheet.py beside ECM_Timesheet.xlsx) and calls its main();
 
     from ecm_xl.addin import main, fill
 
-`fill` is for a button or macro of your own: RunPython "import ecm_xl.addin; ecm_xl.addin.fill()".
+`fill` is for a button or macro of your own: RunPython "import ecm_xl.addin; ecm_xl.addin.fill()";
+`refresh` likewise updates code cells filled for a staff member's earlier Staff Type.
 """
 import xlwings as xw
 
@@ -30,3 +31,8 @@ def main():
 def fill():
     """Fill blank HCPCS and modifier cells of the calling workbook's Timesheet."""
     _run(excel.fill_timesheet)
+
+
+def refresh():
+    """Update code cells filled for an earlier Staff Type on the calling workbook's Timesheet."""
+    _run(excel.refresh_codes)

@@ -42,7 +42,7 @@ from .progress import stages
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
 from .setting_checks import setting_problem
 from .tables import output_tables
-from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
+from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_table_cells, write_tables
 from .xlsx.package import OutputError, atomic_write, output_error
 
 TEMPLATE_NAME = "ECM_Timesheet.xlsx"
@@ -118,10 +118,13 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
     values = {name: setting_value(name, v) for name, v in typed.items()}
     if month is not None:
         values["BillingMonth"] = parse_month(month)
-    staff_rows = table_rows(staff, C.STAFF_HEADERS, required=("Staff ID", "Staff Type"), prefer=C.STAFF)[0] \
-        if staff is not None else []
-    member_rows = table_rows(members, C.MEMBER_HEADERS, required=("Member ID", "Eligible From"),
-                             prefer=C.MEMBERS)[0] if members is not None else []
+    staff_rows, member_rows, ignored = [], [], {}
+    if staff is not None:
+        staff_rows, ignored[C.STAFF] = table_rows(staff, C.STAFF_HEADERS, required=("Staff ID", "Staff Type"),
+                                                  prefer=C.STAFF, profile=profile)
+    if members is not None:
+        member_rows, ignored[C.MEMBERS] = table_rows(members, C.MEMBER_HEADERS, required=("Member ID", "Eligible From"),
+                                                     prefer=C.MEMBERS, profile=profile)
     data = template_source(profile)
     # Built beside the target under a temporary name, renamed into place when whole.
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.new{out.suffix}")
@@ -138,14 +141,15 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
         raise output_error(os.fspath(out), exc, replacing=not isinstance(exc, OutputError)) from None
     finally:
         tmp.unlink(missing_ok=True)
-    return NewReport(str(out), len(staff_rows), len(member_rows), tuple(values))
+    return NewReport(str(out), len(staff_rows), len(member_rows), tuple(values),
+                     {k: v for k, v in ignored.items() if v})
 
 
 # ---------------------------------------------------------------------------
 # fill
 # ---------------------------------------------------------------------------
-def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = None,
-                  force: bool = False, progress=None) -> FillReport:
+def fill_workbook(path, entries=None, out=None, *, profile=None, sheet: str | None = None,
+                  force: bool = False, progress=None, refresh_codes: bool = False) -> FillReport:
     """Append time entries (a CSV/xlsx export, or a list of dicts) to the Timesheet table.
 
     Columns are matched to the Timesheet headers ignoring case, spacing and
@@ -156,13 +160,26 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     The workbook is updated atomically (or written to `out`, which may replace
     only an earlier fill of the same workbook, unless `force`).
 
+    `refresh_codes` (without entries) brings code cells filled for a staff
+    member's earlier Staff Type up to date: rows whose code cells hold, in
+    full, the code R5 gives their service and contact for ANOTHER staff type
+    get the code for the type now on the Staff sheet (the close's R6 reason
+    names this). Any other typed code is left alone.
+
         fill_workbook("October.xlsx", "export.csv")
+        fill_workbook("October.xlsx", refresh_codes=True)
     """
     prof = as_profile(profile)
     path = Path(path)
     if out is not None and not same_file(out, path):
         guard_output(out, WORKBOOK, force=force, own=lambda p: extends_workbook(p, path),
                      source=[path] + ([entries] if isinstance(entries, (str, os.PathLike)) else []))
+    if refresh_codes:
+        if entries is not None:
+            raise ValueError("refresh codes on their own: give no entries with refresh_codes")
+        return _refresh_codes(path, out, prof)
+    if entries is None:
+        raise ValueError("give the time entries to add")
     step = stages(progress, 3)
     step(f"reading {name_of(entries) if isinstance(entries, (str, os.PathLike)) else 'the entries'}")
     wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
@@ -170,7 +187,8 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     writable = tuple(h for h in C.TIMESHEET_HEADERS if h in table_headers)
     rows, ignored = table_rows(entries, C.TIMESHEET_HEADERS,
                                required=("Date", "Staff ID", "Member ID", "Service", "Contact"),
-                               either=(("Minutes",), ("Start", "End")), sheet=sheet, prefer=C.TIMESHEET)
+                               either=(("Minutes",), ("Start", "End")), sheet=sheet, prefer=C.TIMESHEET,
+                               profile=prof)
     src_name = entries if isinstance(entries, (str, os.PathLike)) else "entries"
     if not rows:
         raise InputError(src_name, "has no time entries under its header row")
@@ -189,6 +207,26 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     written = append_table_rows(path, dst, C.TIMESHEET, rows)
     step()
     return FillReport(str(path), str(dst), written, len(codes), tuple(ignored) + tuple(dropped))
+
+
+def _refresh_codes(path: Path, out, profile) -> FillReport:
+    wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF, C.TIMESHEET))
+    ts = wb.tables[C.TIMESHEET]
+    code_cols = ("HCPCS", "Modifier 1", "Modifier 2")
+    refreshed = fill_codes(ts, wb.tables[C.STAFF], profile, refresh=True)
+    cells = {}
+    for row, key in refreshed.items():
+        old = ts.rows[row - ts.first_row]
+        if not any(V.code(old.get(h)) for h in code_cols):
+            continue                      # a blank row: `fill` with entries derives those
+        for h, v in zip(code_cols, key):
+            if V.code(old.get(h)) != v:
+                cells[(row, h)] = v or None
+    dst = Path(out) if out is not None else path
+    if cells or dst != path:
+        write_table_cells(path, dst, C.TIMESHEET, cells)
+    rows = sorted({r for r, _ in cells})
+    return FillReport(str(path), str(dst), [], 0, (), tuple(rows))
 
 
 # ---------------------------------------------------------------------------

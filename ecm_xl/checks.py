@@ -56,12 +56,33 @@ def _codes_by_row(entries, staff, profile) -> dict:
 def check_references(entries, ctx):
     """R10: Staff ID and Member ID must be on the Staff and Members sheets."""
     out = []
+    staff_zeros, member_zeros = _by_digits(ctx.staff), _by_digits(ctx.members)
     for e in entries:
         if e.staff_id not in ctx.staff:
-            out.append(_row_problem(e, "R10", ERROR, "Staff ID", f"Staff ID {e.staff_id} is not on the Staff sheet."))
+            out.append(_row_problem(e, "R10", ERROR, "Staff ID", f"Staff ID {e.staff_id} is not on the Staff sheet"
+                                    + _did_you_mean(e.staff_id, staff_zeros)))
         if e.member_id not in ctx.members:
-            out.append(_row_problem(e, "R10", ERROR, "Member ID", f"Member ID {e.member_id} is not on the Members sheet."))
+            out.append(_row_problem(e, "R10", ERROR, "Member ID", f"Member ID {e.member_id} is not on the Members sheet"
+                                    + _did_you_mean(e.member_id, member_zeros)))
     return out
+
+
+def _by_digits(ids) -> dict:
+    """{ID without its leading zeros: [IDs]} for the IDs that start with a zero."""
+    out = defaultdict(list)
+    for i in ids:
+        if i[:1] == "0" and i.lstrip("0"):
+            out[i.lstrip("0")].append(i)
+    return out
+
+
+def _did_you_mean(typed: str, zeros: dict) -> str:
+    """'; did you mean 000456789? ...' when the ID matches one once its leading zeros are back."""
+    found = zeros.get(typed.lstrip("0"), ()) if typed.lstrip("0") else ()
+    if not found:
+        return "."
+    return (f"; did you mean {' or '.join(found)}? A spreadsheet drops leading zeros from an ID it takes "
+            "for a number: type the ID as text (start it with an apostrophe) and close again.")
 
 
 def check_codes(entries, ctx):
@@ -88,19 +109,39 @@ def check_codes(entries, ctx):
                                     f"The plan's code table has no code for {s.staff_type} staff, {e.service}, {e.contact}."))
             continue
         typed = (e.hcpcs, e.modifier_1, e.modifier_2)
-        if any(typed):
-            want = code.key
-            for col, got, exp in zip(("HCPCS", "Modifier 1", "Modifier 2"), typed, want):
-                if got and got != exp:
-                    known = ctx.profile.code_by_key(*[t or w for t, w in zip(typed, want)])
-                    said = " ".join(t for t in typed if t)
-                    what = "is a plan code, but not" if known else "is not a code combination in the plan's code table, and not"
-                    out.append(_row_problem(e, "R6", ERROR, col,
-                                            f"The row says {said}, which {what} the one for {s.staff_type} staff, "
-                                            f"{e.service}, {e.contact}: that is {code.label}. "
-                                            "Clear the code cells or correct them."))
-                    break
+        col = next((c for c, got, exp in zip(("HCPCS", "Modifier 1", "Modifier 2"), typed, code.key)
+                    if got and got != exp), None)
+        if col is not None:
+            said = " ".join(t for t in typed if t)
+            stale = filled_for(typed, e, ctx.profile)
+            if stale is not None:   # most likely filled for the staff member's earlier Staff Type
+                out.append(_row_problem(e, "R6", ERROR, col,
+                                        f"The row says {said}, the code for {stale} staff, but Staff {e.staff_id} is "
+                                        f"{s.staff_type} on the Staff sheet ({code.label}). If the Staff Type was "
+                                        f"corrected after the codes were filled, refresh them: {REFRESH_HOW}. "
+                                        f"If {said} is right, correct the Staff Type."))
+                continue
+            known = ctx.profile.code_by_key(*[t or w for t, w in zip(typed, code.key)])
+            what = "is a plan code, but not" if known else "is not a code combination in the plan's code table, and not"
+            out.append(_row_problem(e, "R6", ERROR, col,
+                                    f"The row says {said}, which {what} the one for {s.staff_type} staff, "
+                                    f"{e.service}, {e.contact}: that is {code.label}. "
+                                    "Clear the code cells or correct them."))
     return out
+
+
+# How a clerk brings code cells filled for an earlier Staff Type up to date (R6 names it).
+REFRESH_HOW = "use Refresh codes in Excel, or run ecm-xl fill WORKBOOK --refresh-codes"
+
+
+def filled_for(typed: tuple, e: Entry, profile: Profile) -> str | None:
+    """The other staff type whose R5 code the row's code cells hold in full (as
+    fill derives them for the row's service and contact), or None."""
+    for other in profile.staff_types:
+        code = profile.code_for(other, e.service, e.contact)
+        if code is not None and code.key == typed:
+            return other
+    return None
 
 
 def check_activity(entries, ctx):
@@ -133,11 +174,17 @@ def check_eligibility(entries, ctx):
             out.append(_row_problem(e, "R3", ERROR, "Service",
                                     f"Outreach is billable only before enrollment; member {e.member_id} enrolled in ECM "
                                     f"on {V.us_date(enrolled)}. Record this time as {ctx.profile.care_service}."))
-        if e.service == ctx.profile.care_service and (enrolled is None or e.date < enrolled):
+        if e.service == ctx.profile.care_service and enrolled is not None and e.date < enrolled:
+            out.append(_row_problem(e, "R3", ERROR, "Service",
+                                    f"{ctx.profile.care_service} is billable only from enrollment; member {e.member_id} "
+                                    f"enrolled in ECM on {V.us_date(enrolled)}, after this row's date. Not billed, and "
+                                    "its minutes are not added to the month's care time. Record the time as "
+                                    f"{ctx.profile.outreach_service} if it was one, or correct the date or the "
+                                    "ECM Enrollment Date."))
+        elif e.service == ctx.profile.care_service and enrolled is None:
             out.append(_row_problem(e, "R3", WARNING, "Service",
-                                    f"{ctx.profile.care_service} dated before member {e.member_id} enrolled in ECM"
-                                    + (f" ({V.us_date(enrolled)})" if enrolled else " (no ECM Enrollment Date on Members)")
-                                    + ": billed, but check the enrollment date."))
+                                    f"Member {e.member_id} has no ECM Enrollment Date on the Members sheet: "
+                                    f"{ctx.profile.care_service} billed, but add the enrollment date."))
     return out
 
 

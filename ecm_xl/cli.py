@@ -175,7 +175,9 @@ def main(ctx, debug):
 def new(ctx, out, month, staff, members, sets, force, profile):
     """Make a new month's workbook: Setup and rosters filled.
 
-    Columns of the roster files are matched by header, ignoring case and spacing.
+    Columns of the roster files are matched by header, ignoring case and
+    spacing, and through the vocabulary (DOB, CIN, Enrollment Date, Elig End,
+    Dx, Zip Code, ...); columns that match nothing are listed.
 
     \b
     Example:
@@ -196,37 +198,51 @@ def new(ctx, out, month, staff, members, sets, force, profile):
                              profile=profile, overwrite=force)
         click.echo(f"Wrote {r.path}: {r.staff:,} staff rows, {r.members:,} member rows, "
                    f"{len(r.settings)} Setup values.")
+        if r.ignored_text():
+            click.echo(r.ignored_text())
 
 
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
-@click.option("--entries", required=True, type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+@click.option("--entries", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Time entries to add: a CSV, or an xlsx export (first sheet, or --sheet).")
+@click.option("--refresh-codes", is_flag=True,
+              help="Instead of adding entries: update code cells filled for a staff member's earlier Staff Type.")
 @click.option("--sheet", metavar="NAME", help="The sheet of an xlsx entries file to read.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
               help="Write the filled workbook here instead of updating WORKBOOK.")
 @force_option
 @profile_option
 @click.pass_context
-def fill(ctx, workbook, entries, sheet, out, force, profile):
+def fill(ctx, workbook, entries, refresh_codes, sheet, out, force, profile):
     """Add time entries to the Timesheet table.
 
-    Columns are matched by header, ignoring case and spacing; Date, Staff ID,
+    Columns are matched by header, ignoring case and spacing, and through the
+    vocabulary (Visit Date, Employee ID, CIN, Duration, ...); Date, Staff ID,
     Member ID, Service, Contact and Minutes (or Start and End) are required.
-    Blank HCPCS and modifier cells are filled from the code table (R5). Every
+    Values in clerks' words are read too: Phone, Video, Mass mailing; 1 hr,
+    1h 30m, 0:45 in a duration cell; Nov 13, 2026. Blank HCPCS and modifier
+    cells are filled from the code table (R5). Every
     row is added: the close decides what bills. WORKBOOK is updated in place
     (safely, all or nothing) unless -o is given; -o replaces only an earlier
     fill of the same workbook (or any file with --force).
 
+    After a Staff Type is corrected on the Staff sheet, --refresh-codes
+    updates the code cells filled for the old type (the close names them,
+    R6); codes typed to anything else are left for the close to check.
+
     \b
     Example:
       ecm-xl fill October.xlsx --entries timesheet_export.csv
+      ecm-xl fill October.xlsx --refresh-codes
     """
+    if bool(entries) == bool(refresh_codes):
+        raise click.UsageError("give --entries FILE to add time entries, or --refresh-codes (not both)")
     with _errors(ctx):
         with _progress(ctx, "Filling") as progress:
             r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
-                                  progress=progress)
+                                  progress=progress, refresh_codes=refresh_codes)
         click.echo(r.text())
 
 

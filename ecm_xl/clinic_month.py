@@ -234,9 +234,10 @@ def read_parts(parts, profile: Profile, billing_month=None) -> Reading:
     parts = [p if isinstance(p, Part) else Part(*p) for p in parts]
     r = Reading([p.name for p in parts], [], [], [], [], [], [], [], [], [], [], [], [])
     for p in parts:
-        ts = as_table(p.timesheet, C.TIMESHEET_HEADERS)
-        st = as_table(p.staff, C.STAFF_HEADERS)
-        mt = as_table(p.members, C.MEMBER_HEADERS)
+        words = profile.vocabulary.header_synonyms      # other systems' headers, as a single close reads them
+        ts = as_table(p.timesheet, C.TIMESHEET_HEADERS, words(C.TIMESHEET_HEADERS))
+        st = as_table(p.staff, C.STAFF_HEADERS, words(C.STAFF_HEADERS))
+        mt = as_table(p.members, C.MEMBER_HEADERS, words(C.MEMBER_HEADERS))
         r.timesheets.append(ts)
         r.staff_tables.append(st)
         r.member_tables.append(mt)
@@ -244,7 +245,7 @@ def read_parts(parts, profile: Profile, billing_month=None) -> Reading:
         r.setups.append(s)
         r.setup_problems.append(q)
         r.staffs.append(read_staff(st, profile))
-        r.members.append(read_members(mt))
+        r.members.append(read_members(mt, profile))
         rates, q = read_rates(as_table(p.codes, C.CODE_HEADERS) if p.codes is not None else None, profile)
         r.rates.append(rates)
         r.rate_problems.append(q)

@@ -16,13 +16,16 @@ What the month touches, rule by rule (SPEC §2):
 
 - R1/R2 care time adds up across staff per member and rounds up once;
   R3 outreach attempts before enrollment bill one unit each, one attempt
-  after enrollment is refused and care dated before enrollment is warned;
-- R4 a bulk text campaign; R5 codes left blank (derived) and one contact
-  the plan does not know; R6 a hand-typed wrong code and a bad place of service;
+  after enrollment is refused and care dated before enrollment is refused;
+- R4 a bulk text campaign and a "Mass mailing"; R5 codes left blank (derived)
+  and one contact the plan does not know; rows in clerks' words ("Video",
+  "1 hr", "Oct 24, 2026") read through the vocabulary; one member's visits at
+  two places of service (one line, a warning);
+- R6 a hand-typed wrong code and a bad place of service;
 - R7 administrative and billing time; R8 a member whose eligibility ends
   mid-month and one with two spans and a gap; R9 a late entry from September;
 - R10 a mistyped member ID and an unknown staff ID; R11 an overlap, an End
-  before Start and an impossible date; R12 a duplicate row;
+  before Start, Minutes that disagree with Start and End, and an impossible date; R12 a duplicate row;
 - R13 does not fire on the default close date (the month is within the
   filing limit): close with ``close_date`` after 4/29/2027 to see it;
 - R14 is the printed reconciliation; R15 approval is required and a few rows
@@ -273,13 +276,18 @@ def entry(rng, day, staff_id, member, service, contact, activity, start, length,
            "Start": _typed_time(rng, start) if with_times else "",
            "End": _typed_time(rng, start + length) if with_times and rng.random() < 0.7 else "",
            "Minutes": _typed_minutes(rng, length),
-           "Place of Service": "12" if contact == "In person" and rng.random() < 0.25 else "",
+           "Place of Service": "12" if contact == "In person" and seen_at_home(member) else "",
            "HCPCS": "", "Modifier 1": "", "Modifier 2": "",
            "Approved": rng.choice(("Yes", "Yes", "Yes", "Y", "x")), "Notes": rng.choice(NOTES)}
     if row["End"] and rng.random() < 0.5:
         row["Minutes"] = ""   # minutes come from End - Start
     row.update(cells)
     return row
+
+
+def seen_at_home(member_id: str) -> bool:
+    """About one member in five is visited at home (place of service 12), the rest at the office."""
+    return sum(map(ord, member_id)) % 5 == 0
 
 
 def make_month(seed: int = DEMO_SEED, month: dt.date = DEMO_MONTH, *, members: int = 40, staff: int = 6,
@@ -332,7 +340,7 @@ def _plant(entries, marks, month, staff_rows, people, rng):
                     "Outreach and engagement", evening, 40, Minutes="40", End=""))
     add("R3", entry(rng, day(16), nonc, enrolling.member_id, "Outreach attempt", "Phone/Telehealth",
                     "Outreach and engagement", evening, 15, Minutes="15", End=""))
-    # ... and care dated before enrollment is billed with a warning.
+    # ... and care dated before enrollment is refused: its 50 minutes stay out of the month's care time.
     add("R3", entry(rng, day(8), clin, enrolling.member_id, "ECM service", "In person",
                     "Comprehensive assessment", evening, 50, Minutes="50", End=""))
     # R2 after enrollment: two staff, 50 + 20 minutes on the same member and code group.
@@ -340,14 +348,30 @@ def _plant(entries, marks, month, staff_rows, people, rng):
                     "Care plan", evening, 50, Minutes="50", End=""))
     add("R2", entry(rng, day(27), clin2, enrolling.member_id, "ECM service", "In person",
                     "Care coordination", evening, 20, Minutes="20", End=""))
-    # R4: a bulk text campaign to members still in outreach.
-    for p in outreach_only[:3]:
-        add("R4", entry(rng, day(14), nonc, p.member_id, "Outreach attempt", "Mass communication",
+    # R4: a bulk text campaign to members still in outreach, and a mass mailing (the clerk's words).
+    for p, how in zip(outreach_only[:3], ("Mass communication", "Mass communication", "Mass mailing")):
+        add("R4", entry(rng, day(14), nonc, p.member_id, "Outreach attempt", how,
                         "Outreach and engagement", evening + 60, 5, Minutes="5", Start="", End="",
                         Notes="flu clinic reminder text blast"))
     # R5: a contact the plan's list does not have.
-    add("R5", entry(rng, day(21), clin, people[5].member_id, "ECM service", "Video", "Care coordination",
+    add("R5", entry(rng, day(21), clin, people[5].member_id, "ECM service", "Fax", "Care coordination",
                     evening, 30, Minutes="30", End=""))
+    # What clerks type, read through the vocabulary: Video is Phone/Telehealth, "1 hr" is 60 minutes,
+    # "Oct 24, 2026" a date.
+    add("R2", entry(rng, day(24), clin, people[5].member_id, "ECM service", "Video", "Care coordination",
+                    evening, 60, Minutes="1 hr", Start="", End="", Date=f"{month:%b} 24, {month.year}"))
+    add("R2", entry(rng, day(25), clin2, people[5].member_id, "ECM", "Phone", "Care coordination",
+                    evening, 90, Minutes="1h 30m", Start="", End=""))
+    # R11: Minutes that disagree with Start and End: not billed until one is corrected.
+    add("R11", entry(rng, day(29), clin2, people[-1].member_id, "ECM service", "In person", "Care plan",
+                     evening, 60, Start="6:30 PM", End="7:30 PM", Minutes="45"))
+    # SPEC §4: a member seen at the office once and at home (12) otherwise: one line, the place with
+    # the most minutes, a warning naming the other row.
+    at_home = [p for p in people[20:] if p.enrolled and p.enrolled < month and seen_at_home(p.member_id)]
+    for n, minutes, place in ((5, 50, "12"), (12, 40, "12"), (19, 30, "11")) if at_home else ():
+        home = at_home[0]
+        add("R2", entry(rng, day(n), clin2, home.member_id, "ECM service", "In person", "Care coordination",
+                        evening, minutes, Minutes=str(minutes), Start="", End="", **{"Place of Service": place}))
     # R6: a code typed by hand for the wrong staff type, and a place of service that is no code.
     add("R6", entry(rng, day(22), nonc, people[6].member_id, "ECM service", "In person", "Care coordination",
                     evening, 45, Minutes="45", End="", HCPCS="G9008", **{"Modifier 1": "U1"}))

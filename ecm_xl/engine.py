@@ -22,7 +22,7 @@ from collections import defaultdict
 from . import contract as C
 from . import values as V
 from .checks import CHECKS, Context, _codes_by_row, check_duplicates, check_staff_day
-from .data import ERROR, WARNING, ClaimLine, CloseResult, Problem, SummaryRow, Totals
+from .data import ERROR, WARNING, ClaimLine, CloseResult, Entry, Problem, SummaryRow, Totals
 from .loader import (  # noqa: F401
     _rows,
     as_table,
@@ -33,7 +33,7 @@ from .loader import (  # noqa: F401
     read_staff,
     read_timesheet,
 )
-from .profile import Profile, canonical, load_profile
+from .profile import Profile, load_profile
 
 SHEET_ORDER = {C.SETUP: 0, C.LISTS: 1, C.STAFF: 2, C.MEMBERS: 3, C.TIMESHEET: 4}
 
@@ -116,11 +116,21 @@ def _group(billed, codes, ctx, rates):
         dx = member.diagnosis or default_dx
         for n, (code, rows, minutes, units, rate, charge) in enumerate(groups_, start=1):
             dates = [e.date for e in rows]
+            place, others = _place_of_service(rows, default_place)
             lines.append(ClaimLine(
                 cid, n, member_id, names[member_id], member.birth_date, min(dates), max(dates),
-                _place_of_service(rows, default_place), code.hcpcs, code.modifier_1, code.modifier_2,
+                place, code.hcpcs, code.modifier_1, code.modifier_2,
                 units, rate, charge, dx, npi, tax_id, minutes, tuple(sorted([e.row for e in rows]))))
             first = rows[0]
+            if others:
+                e = min(others, key=lambda x: x.row)
+                problems.append(Problem("R2", WARNING, C.TIMESHEET, e.row, "Place of Service",
+                                        f"Claim {cid} line {n} bills {code.label} for {month:%B %Y} once, at place of "
+                                        f"service {place} (the place with the most minutes); "
+                                        + (f"row {e.row} names" if len(others) == 1 else
+                                           f"rows {source_rows_text([x.row for x in others])} name")
+                                        + " another place. Check their Place of Service.",
+                                        e.date, e.staff_id, member_id, sum(x.minutes for x in others)))
             if rate is None:
                 problems.append(Problem("R5", WARNING, C.TIMESHEET, first.row, "HCPCS",
                                         f"No rate for {code.label} on the Lists sheet's Codes table: claim {cid} line {n} "
@@ -134,15 +144,19 @@ def _group(billed, codes, ctx, rates):
     return summary, lines, _dedupe(problems)
 
 
-def _place_of_service(rows, default_place: dict) -> str:
-    """The rows' own place, else the default for the contact (Setup's for in
-    person, the profile's otherwise); the place with the most minutes wins."""
+def _place_of_service(rows, default_place: dict):
+    """(place, rows naming another place): the rows' own place, else the default for
+    the contact (Setup's for in person, the profile's otherwise); where the rows
+    name several, the place with the most minutes wins (SPEC §4)."""
     weight = defaultdict(float)
+    place_of = {}
     for e in rows:
-        weight[e.place_of_service or default_place[e.contact]] += e.minutes
+        place = place_of[e.row] = e.place_of_service or default_place[e.contact]
+        weight[place] += e.minutes
     if len(weight) == 1:
-        return next(iter(weight))
-    return max(sorted(weight), key=lambda p: weight[p])
+        return next(iter(weight)), []
+    place = max(sorted(weight), key=lambda p: weight[p])
+    return place, [e for e in rows if place_of[e.row] != place]
 
 
 def _dedupe(problems):
@@ -189,15 +203,17 @@ def close_month(timesheet, staff, members, setup: dict | None = None, profile: P
 def _close(timesheet, staff, members, setup, profile, codes, activities, close_date, billing_month):
     profile = profile or load_profile()
     setup_rec, problems = read_setup(setup, profile, billing_month)
-    staff_map, p = read_staff(as_table(staff, C.STAFF_HEADERS), profile)
+    words = profile.vocabulary.header_synonyms
+    staff_map, p = read_staff(as_table(staff, C.STAFF_HEADERS, words(C.STAFF_HEADERS)), profile)
     problems += p
-    member_map, p = read_members(as_table(members, C.MEMBER_HEADERS))
+    member_map, p = read_members(as_table(members, C.MEMBER_HEADERS, words(C.MEMBER_HEADERS)), profile)
     problems += p
     rates, p = read_rates(as_table(codes, C.CODE_HEADERS) if codes is not None else None, profile)
     problems += p
     acts, p = read_activities(as_table(activities, C.ACTIVITY_HEADERS) if activities is not None else None, profile)
     problems += p
-    entries, p, minutes_in = read_timesheet(as_table(timesheet, C.TIMESHEET_HEADERS), profile, acts)
+    entries, p, minutes_in = read_timesheet(as_table(timesheet, C.TIMESHEET_HEADERS, words(C.TIMESHEET_HEADERS)),
+                                            profile, acts)
     problems += p
 
     ctx = Context(profile, setup_rec, staff_map, member_map, acts,
@@ -230,21 +246,36 @@ def _close(timesheet, staff, members, setup, profile, codes, activities, close_d
     return CloseResult(summary, lines, problems, totals, setup_rec, member_map)
 
 
-def fill_codes(timesheet, staff, profile: Profile | None = None) -> dict:
+def fill_codes(timesheet, staff, profile: Profile | None = None, *, refresh: bool = False) -> dict:
     """R5 for the person typing: {row: (HCPCS, Modifier 1, Modifier 2)} for rows
-    whose code cells are all blank and whose staff, service and contact give a code."""
+    whose code cells are all blank and whose staff, service and contact give a code.
+
+    With `refresh`, also rows whose code cells hold in full the code R5 gives
+    their service and contact for ANOTHER staff type (codes filled before the
+    staff member's Staff Type was corrected: R6 names this). A code cell typed
+    to anything else is left alone: the close still checks it (R6)."""
+    from .checks import filled_for
     profile = profile or load_profile()
-    staff_map, _ = read_staff(as_table(staff, C.STAFF_HEADERS), profile)
-    table = as_table(timesheet, C.TIMESHEET_HEADERS)
+    words = profile.vocabulary.header_synonyms
+    staff_map, _ = read_staff(as_table(staff, C.STAFF_HEADERS, words(C.STAFF_HEADERS)), profile)
+    table = as_table(timesheet, C.TIMESHEET_HEADERS, words(C.TIMESHEET_HEADERS))
     out = {}
     for row, r in _rows(table):
-        if any(V.code(r.get(k)) for k in ("HCPCS", "Modifier 1", "Modifier 2")):
+        typed = tuple(V.code(r.get(k)) for k in ("HCPCS", "Modifier 1", "Modifier 2"))
+        if any(typed) and not refresh:
             continue
         s = staff_map.get(V.text(r.get("Staff ID")))
-        service = canonical(profile.services, V.text(r.get("Service")))
-        if s is None or s.staff_type is None or service is None:
+        service = profile.service(V.text(r.get("Service")))
+        contact = profile.contact(V.text(r.get("Contact")))
+        if s is None or s.staff_type is None or service is None or contact is None:
             continue
-        code = profile.code_for(s.staff_type, service, V.text(r.get("Contact")))
-        if code is not None:
+        code = profile.code_for(s.staff_type, service, contact.name)
+        if code is None or typed == code.key:
+            continue
+        if not any(typed):
             out[row] = code.key
+        else:
+            probe = Entry(row, None, "", "", service, contact.name, "", None, None, 0, "", *typed, None, "")
+            if filled_for(typed, probe, profile) not in (None, s.staff_type):
+                out[row] = code.key
     return out

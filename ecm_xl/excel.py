@@ -28,7 +28,7 @@ from . import contract as C
 from . import engine
 from . import values as V
 from .data import CloseResult, Table
-from .profile import Profile, canonical, load_profile
+from .profile import Profile, load_profile
 from .tables import defuse, output_tables
 
 TEXT_FORMAT = "@"          # Excel's Text format: IDs like 00123 and "5-7" stay text
@@ -170,18 +170,45 @@ def read_book(book) -> tuple:
     sheets = _sheet_names(book)
     tables = {}
     for name in (C.STAFF, C.MEMBERS, C.TIMESHEET):
-        headers, table = read_table(book, _required_table(book, name, sheets))
+        found = _required_table(book, name, sheets)
+        headers, table = read_table(book, found)
         missing = [h for h in C.REQUIRED.get(name, ()) if h not in headers]
         if missing:
             cols = ", ".join(repr(h) for h in missing)
             raise ExcelError(book, f"the {name} table has no {cols} "
                                    f"{'column' if len(missing) == 1 else 'columns'}")
+        if name == C.TIMESHEET:
+            table = _minutes_as_durations(book, found, headers, table)
         tables[name] = table
     for name in OPTIONAL_TABLES:
         found = find_table(book, name, C.LISTS, sheets=sheets)
         if found is not None:
             tables[name] = read_table(book, found)[1]
     return read_setup(book), tables
+
+
+def _minutes_as_durations(book, found: FoundTable, headers, table: Table) -> Table:
+    """The Timesheet with Minutes typed as durations read as minutes.
+
+    Excel hands a duration cell (0:45 in an [h]:mm or h:mm cell) to Python as
+    a date-time on its day 0 (1899-12-30), which values.to_minutes reads as
+    minutes, or as a plain fraction of a day (0.03125). The fraction is turned
+    into a duration only where the Minutes column's number format is a time or
+    duration format (values.is_duration_format); a plain number stays minutes.
+    Where the format can't be read (xlwings' remote engine reads formats only
+    asynchronously), a fraction of a minute is refused by the close (R11)."""
+    if "Minutes" not in headers or not table.rows:
+        return table
+    col = found.left + headers.index("Minutes")
+    try:
+        fmt = found.sheet.range((found.top + 1, col), (found.top + len(table.rows), col)).number_format
+    except Exception:  # noqa: BLE001 - NotImplementedError on the remote engine, COM errors
+        return table
+    if not V.is_duration_format(fmt):
+        return table
+    rows = [{**r, "Minutes": dt.timedelta(days=r["Minutes"])}
+            if isinstance(r.get("Minutes"), float) else r for r in table.rows]
+    return Table(rows, table.first_row)
 
 
 # ---------------------------------------------------------------------------
@@ -313,20 +340,25 @@ def close_message(result: CloseResult) -> str:
     return text
 
 
-def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True) -> dict:
+def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True, refresh: bool = False) -> dict:
     """R5 for the person typing: fill blank HCPCS and modifier cells from the code table.
 
     Reads Staff and Timesheet (one read each) and writes the code columns of
     the rows from the first to the last filled one in one write (one per
-    column if a clinic moved the code columns apart). Rows whose code cells
-    hold anything are left as typed; the helper formula columns of the
+    column if a clinic moved the code columns apart). With `refresh` (the
+    Refresh codes button, `refresh_codes`), rows whose code cells hold in full
+    the code for ANOTHER staff type (filled before a Staff Type was corrected:
+    the close refuses them, R6, and names this button) get the code of the
+    staff type on file; any other typed code is left as typed. The helper formula columns of the
     template recalculate on their own. Returns {row: (HCPCS, Modifier 1, Modifier 2)}.
     """
     sheets = _sheet_names(book)
     _, staff = read_table(book, _required_table(book, C.STAFF, sheets))
     found = _required_table(book, C.TIMESHEET, sheets)
     headers, timesheet = read_table(book, found)
-    filled = engine.fill_codes(timesheet, staff, profile or load_profile())
+    filled = engine.fill_codes(timesheet, staff, profile or load_profile(), refresh=refresh)
+    refreshed = sorted(row for row in filled if any(
+        not V.is_blank(timesheet.rows[row - timesheet.first_row].get(h)) for h in CODE_HEADERS))
     if filled:
         cols = [headers.index(h) if h in headers else None for h in CODE_HEADERS]
         if None in cols:
@@ -346,10 +378,20 @@ def fill_timesheet(book, *, profile: Profile | None = None, notify: bool = True)
                 sheet.range((first, left + c), (last, left + c)).number_format = TEXT_FORMAT
                 sheet.range((first, left + c)).value = [[row[k]] for row in grid]
     if notify:
-        n = len(filled)
-        book.app.alert(f"Filled the codes of {n} timesheet row{'s' if n != 1 else ''}."
-                       if n else "No blank code cells could be filled.", title="ECM fill codes")
+        n = len(filled) - len(refreshed)
+        text = (f"Filled the codes of {n} timesheet row{'s' if n != 1 else ''}."
+                if n else "No blank code cells could be filled.")
+        if refresh:
+            k = len(refreshed)
+            text += (f" Refreshed {k} row{'s' if k != 1 else ''} whose codes were those of another Staff Type"
+                     + (f" (rows {engine.source_rows_text(refreshed)})." if k else "."))
+        book.app.alert(text, title="ECM fill codes")
     return filled
+
+
+def refresh_codes(book, *, profile: Profile | None = None, notify: bool = True) -> dict:
+    """The Refresh codes button: `fill_timesheet` with refresh, after a Staff Type was corrected."""
+    return fill_timesheet(book, profile=profile, notify=notify, refresh=True)
 
 
 # ---------------------------------------------------------------------------
@@ -363,8 +405,8 @@ def _default_profile() -> Profile:
 def code_for(staff_type, service, contact, profile: Profile | None = None) -> str:
     """'G9008 U1 GQ' for a staff type, service and contact (R5); '' when none applies."""
     profile = profile or _default_profile()
-    st = canonical(profile.staff_types, V.text(staff_type))
-    sv = canonical(profile.services, V.text(service))
+    st = profile.staff_type(V.text(staff_type))
+    sv = profile.service(V.text(service))
     if st is None or sv is None or V.is_blank(contact):
         return ""
     code = profile.code_for(st, sv, V.text(contact))

@@ -136,48 +136,67 @@ def _read_sheet(p: Path, sheet: str | None, prefer: str | None) -> list:
         wb.close()
 
 
-def match_columns(path, headers, wanted, required=(), either=()):
+def match_columns(path, headers, wanted, required=(), either=(), synonyms=None):
     """{column index: wanted header} matching headers ignoring case, spacing and punctuation.
 
-    A missing required column raises InputError naming it. `either` is a
-    list of alternatives like [("Minutes",), ("Start", "End")]: one must be
-    complete. Returns (mapping, ignored headers).
+    `synonyms` ({folded word: header}, `Vocabulary.header_synonyms`) adds the
+    headers other systems use; a header's own spelling wins over a synonym.
+    Missing required columns raise ONE InputError naming every one of them and
+    the headers the file has. `either` is a list of alternatives like
+    [("Minutes",), ("Start", "End")]: one must be complete. Returns (mapping,
+    headers matched to nothing).
     """
-    by_fold = {fold(h): h for h in wanted}
+    by_fold = dict(synonyms or {})
+    by_fold.update({fold(h): h for h in wanted})
+    own = {fold(h) for h in headers if h} & {fold(h) for h in wanted}
     mapping, ignored = {}, []
     for i, h in enumerate(headers):
         if not h:
             continue
         target = by_fold.get(fold(h))
+        if target is not None and fold(h) != fold(target) and fold(target) in own:
+            target = None          # the file has the header itself: this synonym is a column of its own
         if target is not None and target not in mapping.values():
             mapping[i] = target
         else:
             ignored.append(h)
     have = set(mapping.values())
-    for col in required:
-        if col not in have:
-            raise InputError(path, f"has no {col!r} column (the header row must name it)")
+    missing = [repr(c) for c in required if c not in have]
     if either and not any(all(c in have for c in alt) for alt in either):
-        words = " or ".join(" and ".join(repr(c) for c in alt) for alt in either)
-        raise InputError(path, f"has no {words} column (the header row must name it)")
+        missing.append(" or ".join(" and ".join(repr(c) for c in alt) for alt in either))
+    if missing:
+        found = ", ".join(h for h in headers if h) or "none"
+        word = "column" if len(missing) == 1 else "columns"
+        raise InputError(path, f"has no {', '.join(missing)} {word} (the header row must name "
+                               f"{'it' if len(missing) == 1 else 'them'}; its headers are: {found})")
     return mapping, tuple(ignored)
 
 
-def clean_value(header: str, value):
+def clean_value(header: str, value, profile=None):
     """A cell from an export as the Timesheet should hold it.
 
     Text that is plainly a date, a time or a number becomes one (a CSV has no
-    types); anything else is kept exactly as typed, so the close can say what
+    types): month-name dates and durations like '1.5 hrs' included, and a
+    duration cell ([h]:mm) as its minutes. Contact, Service and Staff Type in
+    other words (the vocabulary: 'Phone', 'Mass mailing') become the plan's
+    value. Anything else is kept exactly as typed, so the close can say what
     is wrong with it. Identifiers and codes stay text.
     """
     if V.is_blank(value):
         return None
     if header in ID_COLUMNS:
         return V.text(value)
+    if profile is None:
+        from .profile import load_profile
+        profile = load_profile()
+    vocab = profile.vocabulary
+    if header in NUMBER_COLUMNS and isinstance(value, (dt.timedelta, dt.time, dt.datetime)):
+        n, err = V.to_minutes(value, vocab)     # an Excel duration: 0:45 is 45 minutes
+        return _whole(n) if not err else value
     if isinstance(value, str):
         s = value.strip()
         if header in DATE_COLUMNS:
-            d, err = V.to_date(s)
+            d, err = V.to_date(s, vocab)
             return d if not err else s
         if header in TIME_COLUMNS:
             t, err = V.to_time(s)
@@ -185,6 +204,11 @@ def clean_value(header: str, value):
         if header in NUMBER_COLUMNS and _PLAIN_NUMBER.match(s):
             n = float(s)
             return int(n) if n.is_integer() else n
+        if header in NUMBER_COLUMNS:
+            n, err = V.to_minutes(s, vocab)
+            return _whole(n) if not err else s
+        if header in VALUE_COLUMNS:
+            return VALUE_COLUMNS[header](profile, s) or s
         return s
     if isinstance(value, dt.datetime) and header in DATE_COLUMNS and value.time() == dt.time(0):
         return value.date()
@@ -194,19 +218,36 @@ def clean_value(header: str, value):
     return value
 
 
-def table_rows(source, wanted, *, required=(), either=(), sheet=None, prefer=None):
+def _whole(n: float):
+    return int(n) if float(n).is_integer() else round(n, 4)
+
+
+# Columns whose values the vocabulary spells the plan's way.
+VALUE_COLUMNS = {
+    "Contact": lambda p, s: (p.contact(s) or (None,))[0],
+    "Service": lambda p, s: p.service(s),
+    "Staff Type": lambda p, s: p.staff_type(s),
+}
+
+
+def table_rows(source, wanted, *, required=(), either=(), sheet=None, prefer=None, profile=None):
     """Rows ({header: value}) from a file path or from an iterable of dicts.
 
-    Returns (rows, ignored column names). Blank rows are skipped.
+    Headers and values are read through the profile's vocabulary (the
+    default profile's when None). Returns (rows, names of the columns matched
+    to nothing). Blank rows are skipped.
     """
+    from .profile import as_profile
+    profile = as_profile(profile)
+    synonyms = profile.vocabulary.header_synonyms(wanted)
     if isinstance(source, (str, os.PathLike)):
         headers, grid = read_export(source, sheet, prefer)
-        mapping, ignored = match_columns(source, headers, wanted, required, either)
+        mapping, ignored = match_columns(source, headers, wanted, required, either, synonyms)
         records = ({mapping[i]: v for i, v in enumerate(r) if i in mapping} for r in grid)
     else:
         source = list(source)
         headers = list(dict.fromkeys(k for r in source for k in r))
-        mapping, ignored = match_columns("rows", headers, wanted, required, either)
+        mapping, ignored = match_columns("rows", headers, wanted, required, either, synonyms)
         rename = {headers[i]: h for i, h in mapping.items()}
         records = ({rename[k]: v for k, v in r.items() if k in rename} for r in source)
     rows, seen = [], {}   # a month repeats its dates, times and labels: clean each once
@@ -216,10 +257,10 @@ def table_rows(source, wanted, *, required=(), either=(), sheet=None, prefer=Non
         try:
             return seen[key]
         except KeyError:
-            out = seen[key] = clean_value(h, v)
+            out = seen[key] = clean_value(h, v, profile)
             return out
         except TypeError:   # an unhashable value
-            return clean_value(h, v)
+            return clean_value(h, v, profile)
     for rec in records:
         row = {h: c for h, v in rec.items() if (c := clean(h, v)) is not None}
         if row:

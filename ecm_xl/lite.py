@@ -6,8 +6,8 @@ writes a main.py that carries this module with the ecm_xl core inside it
 
     xlwings==0.37.8
 
-Then the xlwings Lite task pane offers two scripts, "Monthly close" and
-"Fill codes", and cells can call =ECM_CODE(...) and =ECM_UNITS(...).
+Then the xlwings Lite task pane offers three scripts, "Monthly close",
+"Fill codes" and "Refresh codes", and cells can call =ECM_CODE(...) and =ECM_UNITS(...).
 Everything runs inside Excel (Python in the browser, Pyodide): this module
 and the ecm_xl core import no compiled package but what Pyodide ships, and
 no process pool. tests/excel/test_lite_pyodide.py runs them in real Pyodide.
@@ -36,6 +36,12 @@ def monthly_close(book: xw.Book):
 def fill_timesheet(book: xw.Book):
     """Fill blank HCPCS and modifier cells of the Timesheet from the code table (R5)."""
     _run(book, excel.fill_timesheet)
+
+
+@script(name="Refresh codes")
+def refresh_codes(book: xw.Book):
+    """After a Staff Type is corrected: update code cells filled for the old type (R6 names this)."""
+    _run(book, excel.refresh_codes)
 
 
 @func

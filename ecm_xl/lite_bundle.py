@@ -6,7 +6,7 @@ Instead, `main.py` carries the part of ecm-xl that Lite runs: the pure engine,
 the plan profiles and the Excel layer, packed as a zip inside the file. When
 Lite runs `main.py`, it writes that zip to Pyodide's in-memory disk and
 imports from it (Python's own zipimport), then offers the scripts "Monthly
-close" and "Fill codes" and the functions =ECM_CODE and =ECM_UNITS.
+close", "Fill codes" and "Refresh codes" and the functions =ECM_CODE and =ECM_UNITS.
 `requirements.txt` names only xlwings: nothing else has to be fetched.
 
     write_lite_files("C:/Clinic")  ->  [ECM_Timesheet.xlsx, main.py, requirements.txt]
@@ -40,11 +40,13 @@ MAIN_TEMPLATE = '''"""ECM monthly close for xlwings Lite ({version}, bundle {dig
 
 Paste this whole file into the xlwings Lite editor's main.py tab, and the
 matching requirements.txt into its requirements.txt tab. The task pane then
-offers two scripts:
+offers three scripts:
 
     Monthly close   Summary, Claim and Exceptions from Setup, Staff, Members
                     and Timesheet
     Fill codes      blank HCPCS and modifier cells filled from the code table
+    Refresh codes   code cells filled for a staff member's earlier Staff Type
+                    brought up to date (the close's R6 reason names it)
 
 and cells can call =ECM_CODE(staff type, service, contact) and
 =ECM_UNITS(minutes). Everything runs inside Excel: no data leaves the
@@ -76,7 +78,7 @@ _BUNDLE = (
 
 _load_ecm_xl()
 
-from ecm_xl.lite import ECM_CODE, ECM_UNITS, fill_timesheet, monthly_close  # noqa: E402,F401
+from ecm_xl.lite import ECM_CODE, ECM_UNITS, fill_timesheet, monthly_close, refresh_codes  # noqa: E402,F401
 '''
 
 REQUIREMENTS = "xlwings=={xlwings}\n"

@@ -15,14 +15,18 @@ from . import contract as C
 from . import values as V
 from .data import (ERROR, WARNING, Columns, EligibilitySpan,
                    Entry, Member, Problem, Setup, Staff, Table)
-from .profile import Profile, canonical, fold
+from .profile import Profile, fold
 from .setting_checks import setting_problem
 
 # ---------------------------------------------------------------------------
 # Tables in
 # ---------------------------------------------------------------------------
-def as_table(obj, headers: Iterable[str] = ()) -> Table:
-    """Any accepted table form as a Table whose rows use canonical headers."""
+def as_table(obj, headers: Iterable[str] = (), synonyms: dict | None = None) -> Table:
+    """Any accepted table form as a Table whose rows use canonical headers.
+
+    Headers match ignoring case and spacing; `synonyms` ({folded word: header},
+    `Vocabulary.header_synonyms`) adds the headers other systems use, applied
+    only where the table lacks the header itself."""
     if obj is None:
         return Table([], 2)
     if isinstance(obj, Table):
@@ -31,20 +35,36 @@ def as_table(obj, headers: Iterable[str] = ()) -> Table:
         rows, first = obj.astype(object).where(obj.notna(), None).to_dict("records"), 2
     else:
         rows, first = list(obj), 2
-    known = {fold(h): h for h in headers}
+    known = dict(synonyms or {})
+    known.update({fold(h): h for h in headers})
     if isinstance(rows, Columns):
-        return Table(rows.renamed({h: known.get(fold(h), h) for h in rows.headers}), first)
+        return Table(rows.renamed(_renaming(rows.headers, known)), first)
     if not known:
         return Table(list(rows), first)
     out, renames = [], {}   # one renaming per distinct set of keys; {} when none is needed
     for r in rows:
         keys = tuple(r)
         if keys not in renames:
-            rename = {k: known.get(fold(k), k) for k in keys}
+            rename = _renaming(keys, known)
             renames[keys] = {} if all(k == v for k, v in rename.items()) else rename
         rename = renames[keys]
         out.append({rename[k]: v for k, v in r.items()} if rename else r)
     return Table(out, first)
+
+
+def _renaming(keys, known: dict) -> dict:
+    """{key: header} for a table's keys: a header's own spelling wins over another
+    system's word for it, and no two keys are given one header."""
+    own = {known[fold(k)] for k in keys if fold(k) in known and fold(k) == fold(known[fold(k)])}
+    rename, taken = {}, set(own)
+    for k in keys:
+        h = known.get(fold(k), k)
+        if h != k and fold(k) != fold(h):      # another system's word for h
+            if h in taken:
+                h = k
+            taken.add(h)
+        rename[k] = h
+    return rename
 
 
 def _rows(table: Table):
@@ -154,7 +174,7 @@ def read_staff(table: Table, profile: Profile):
                                     staff_id=sid))
             continue
         typed = V.text(r.get("Staff Type"))
-        stype = canonical(profile.staff_types, typed)
+        stype = profile.staff_type(typed)
         if stype is None:
             what = f"Staff Type {typed!r} is not" if typed else "Staff Type is blank; it must be"
             problems.append(Problem("R5", WARNING, C.STAFF, row, "Staff Type",
@@ -169,8 +189,9 @@ def read_staff(table: Table, profile: Profile):
     return staff, problems
 
 
-def read_members(table: Table):
+def read_members(table: Table, profile: Profile | None = None):
     members, problems = {}, []
+    vocab = profile.vocabulary if profile is not None else None
     for row, mid, r in _identified_rows(table, "Member ID", C.MEMBERS, problems,
                                         "This member row has no Member ID, so it is ignored."):
         dates = {}
@@ -179,7 +200,7 @@ def read_members(table: Table):
             if V.is_blank(v):
                 dates[col] = None
                 continue
-            d, err = V.to_date(v)
+            d, err = V.to_date(v, vocab)
             if err:
                 problems.append(Problem("R8" if col.startswith("Eligible") else "R10", WARNING, C.MEMBERS, row, col,
                                         f"{col} {err}.", member_id=mid))
@@ -232,7 +253,7 @@ def read_rates(table: Table | None, profile: Profile):
         if V.is_blank(raw):
             rates[key] = None
             continue
-        rate, err = V.to_minutes(raw)  # any number
+        rate, err = V.to_number(raw)
         if err or rate < 0:
             problems.append(Problem("R5", WARNING, C.LISTS, row, "Rate",
                                     f"Rate {V.text(raw)!r} for {' '.join(k for k in key if k)} is not an amount; the line is not priced."))
@@ -313,15 +334,16 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
         return lambda v: (V.text(v), read(V.text(v)))
 
     blank = {k: column(k, V.is_blank) for k in _KEY_CELLS + ("Approved",)}
-    dates = column("Date", V.to_date)
+    vocab = profile.vocabulary
+    dates = column("Date", lambda v: V.to_date(v, vocab))
     staff_ids = column("Staff ID", V.text)
     member_ids = column("Member ID", V.text)
-    service_of = column("Service", label(lambda t: canonical(profile.services, t)))
+    service_of = column("Service", label(profile.service))
     contact_of = column("Contact", label(profile.contact))
     activity_of = column("Activity", label(lambda t: activities.get(fold(t)) if t else None))
     starts = column("Start", V.to_time)
     ends = column("End", V.to_time)
-    minutes_of = column("Minutes", V.to_minutes)
+    minutes_of = column("Minutes", lambda v: V.to_minutes(v, vocab))
     places = column("Place of Service", _pos_text)
     approvals = column("Approved", lambda v: V.to_bool(v, profile.approval_yes, profile.approval_no))
     hcpcs = column("HCPCS", V.code)
@@ -389,6 +411,21 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
             errs.append(("R11", "Minutes", "Minutes must be more than 0 and at most 1,440 (24 hours); "
                                            f"this row has {_num(minutes)}."))
             minutes = None
+        elif minutes is not None and minutes < 1 and typed_minutes:
+            # a fraction of a minute is no visit: most likely a duration (0:45) the
+            # reader got as a fraction of a day
+            as_day = round(minutes * 1440)
+            errs.append(("R11", "Minutes", f"Minutes {_num(round(minutes, 4))} is less than one minute. If the cell "
+                                           f"shows {as_day // 60}:{as_day % 60:02d}, that is a duration: type the "
+                                           f"minutes ({as_day}) or format the cell as [h]:mm."))
+            minutes = None
+        elif minutes is not None and typed_minutes and start and end:
+            span = V.minutes_between(start, end)
+            if span > 0 and abs(span - minutes) > 1:
+                errs.append(("R11", "Minutes",
+                             f"Minutes ({_num(minutes)}) differ from End - Start ({_num(span)}: {V.clock(start)} to "
+                             f"{V.clock(end)}): the documented time must support the units, so this row is not "
+                             "billed until Minutes, Start or End is corrected."))
         minutes_in[row] = minutes or 0.0
 
         pos = places[i]
@@ -408,12 +445,6 @@ def read_timesheet(table: Table, profile: Profile, activities: dict):
         entry = Entry(row, date, staff_id, member_id, service, contact, activity, start, end, minutes, pos,
                       hcpcs[i], mod1[i], mod2[i], approved, notes[i])
         entries.append(entry)
-        if start and end and typed_minutes:
-            span = V.minutes_between(start, end)
-            if span > 0 and abs(span - minutes) >= 1:
-                problems.append(_row_problem(entry, "R11", WARNING, "Minutes",
-                                             f"Minutes ({_num(minutes)}) differ from End - Start ({_num(span)}); "
-                                             f"the Minutes were billed."))
     return entries, problems, minutes_in
 
 

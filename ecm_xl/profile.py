@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .data import Code
+from .vocabulary import (VOCABULARY_FILE, Vocabulary, VocabularyError,
+                         default_vocabulary, fold, vocabulary_from_dict)
 
 DEFAULT_PROFILE = "chpiv-healthnet-ecm-ffs"
 
@@ -58,6 +60,7 @@ class Profile(NamedTuple):
     approval_no: tuple
     places_of_service: dict   # code -> description
     index: dict = {}          # lookups built once by profile_from_dict
+    vocabulary: Vocabulary | None = None   # the shipped vocabulary plus the profile's [vocabulary]
 
     # -- lookups -----------------------------------------------------------
     @property
@@ -69,7 +72,16 @@ class Profile(NamedTuple):
         return (self.care_service, self.outreach_service)
 
     def contact(self, name: str) -> Contact | None:
+        """The contact `name` means: the profile's own spelling or a vocabulary word for it."""
         return self.index["contact"].get(fold(name))
+
+    def service(self, text: str) -> str | None:
+        """The profile's service `text` means (its own spelling or a vocabulary word), or None."""
+        return self.index["service"].get(fold(text))
+
+    def staff_type(self, text: str) -> str | None:
+        """The profile's staff type `text` means (its own spelling or a vocabulary word), or None."""
+        return self.index["staff_type"].get(fold(text))
 
     def activity(self, name: str) -> Activity | None:
         return self.index["activity"].get(fold(name))
@@ -83,12 +95,6 @@ class Profile(NamedTuple):
 
     def code_by_key(self, hcpcs: str, modifier_1: str, modifier_2: str) -> Code | None:
         return self.index["key"].get((hcpcs, modifier_1, modifier_2))
-
-
-@functools.lru_cache(maxsize=8192)
-def fold(text) -> str:
-    """The form two labels are compared in: case, spacing and dashes ignored."""
-    return "".join(ch for ch in str(text).casefold() if ch.isalnum())
 
 
 def canonical(values, text) -> str | None:
@@ -123,7 +129,7 @@ def _load(name_or_path) -> Profile:
         where = str(path)
     else:
         res = resources.files("ecm_xl.profiles").joinpath(f"{name_or_path}.toml")
-        if not res.is_file():
+        if not res.is_file() or res.name == VOCABULARY_FILE:
             raise ProfileError(f"no plan profile named {name_or_path!r}; shipped: {', '.join(shipped_profiles())}")
         text = res.read_bytes()
         where = f"{name_or_path}.toml"
@@ -135,7 +141,8 @@ def _load(name_or_path) -> Profile:
 
 
 def shipped_profiles() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("ecm_xl.profiles").iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[:-5] for p in resources.files("ecm_xl.profiles").iterdir()
+                  if p.name.endswith(".toml") and p.name != VOCABULARY_FILE)
 
 
 def profile_from_dict(doc: dict, where: str = "profile") -> Profile:
@@ -189,14 +196,26 @@ def profile_from_dict(doc: dict, where: str = "profile") -> Profile:
             approval_no=tuple(approval.get("no", ("No",))),
             places_of_service={str(k): v for k, v in doc.get("place_of_service", {}).items()},
         )
+        vocabulary = default_vocabulary()
+        if "vocabulary" in doc:
+            vocabulary = vocabulary_from_dict(doc["vocabulary"], f"{where} [vocabulary]", vocabulary)
+    except VocabularyError as exc:
+        raise ProfileError(str(exc)) from None
     except KeyError as exc:
         raise ProfileError(f"{where}: missing required key {exc.args[0]!r}") from None
     except (TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ProfileError):
             raise
         raise ProfileError(f"{where}: {exc}") from None
-    profile = profile._replace(index={
-        "contact": {fold(c.name): c for c in contacts},
+    by_name = {c.name: c for c in contacts}
+    words = {kind: vocabulary.value_words(kind) for kind in ("contact", "service", "staff_type")}
+    profile = profile._replace(vocabulary=vocabulary, index={
+        "contact": {**{w: by_name[v] for w, v in words["contact"].items() if v in by_name},
+                    **{fold(c.name): c for c in contacts}},
+        "service": {**{w: v for w, v in words["service"].items() if v in profile.services},
+                    **{fold(v): v for v in profile.services}},
+        "staff_type": {**{w: v for w, v in words["staff_type"].items() if v in profile.staff_types},
+                       **{fold(v): v for v in profile.staff_types}},
         "activity": {fold(a.name): a for a in activities},
         "slot": {(c.staff_type, c.service, c.contact_mode): c for c in codes},
         "key": {c.key: c for c in codes},

@@ -13,6 +13,12 @@ class NewReport(NamedTuple):
     staff: int            # staff rows written
     members: int          # member rows written (one per eligibility span)
     settings: tuple       # defined names set
+    ignored_columns: dict = {}   # roster ("Staff"/"Members") -> its columns matched to no header
+
+    def ignored_text(self) -> str:
+        """What a roster held that the workbook has no place for, or ''."""
+        return "\n".join(f"Ignored columns of the {table} file (no {table} header or synonym matches them): "
+                         + ", ".join(cols) for table, cols in self.ignored_columns.items() if cols)
 
 
 class FillReport(NamedTuple):
@@ -21,8 +27,13 @@ class FillReport(NamedTuple):
     rows: list            # Excel row numbers the entries went to on the Timesheet
     codes_filled: int     # rows whose blank HCPCS/modifier cells were derived (R5)
     ignored_columns: tuple  # entry columns the Timesheet has no place for
+    refreshed: tuple = ()   # rows whose codes, filled for an earlier Staff Type, were brought up to date
 
     def text(self) -> str:
+        if not self.rows and not self.ignored_columns and self.out and not self.codes_filled:
+            n = len(self.refreshed)
+            return (f"Refreshed the codes of {n:,} timesheet row{'s' if n != 1 else ''} filled for an earlier "
+                    f"Staff Type" + (f" (rows {', '.join(map(str, self.refreshed))})" if n else "") + f" -> {self.out}")
         where = f"rows {self.rows[0]}-{self.rows[-1]}" if self.rows else "no rows"
         line = (f"Added {len(self.rows):,} time entries to the Timesheet ({where}); "
                 f"codes filled on {self.codes_filled:,} -> {self.out}")

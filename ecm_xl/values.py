@@ -10,6 +10,8 @@ import datetime as dt
 import math
 import re
 
+from .vocabulary import Vocabulary, default_vocabulary, fold
+
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # serial 0 in the 1900 date system
 _MIN_SERIAL, _MAX_SERIAL = 1, 2958465     # 1900-01-01 .. 9999-12-31
 
@@ -44,16 +46,18 @@ def code(value) -> str:
 
 _US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_MONTH_NAMES = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+# Month-name dates; the names come from the vocabulary (profiles/vocabulary.toml).
+_NAME_DAY_YEAR = re.compile(r"^([^\W\d_]+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})$")      # Nov 13, 2026
+_DAY_NAME_YEAR = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]*([^\W\d_]+)\.?[\s,-]*(\d{2}|\d{4})$")  # 3-Nov-2026
 
 
 def from_serial(serial: float) -> dt.datetime:
     return EXCEL_EPOCH + dt.timedelta(days=serial)
 
 
-def to_date(value):
-    """A date from a date, datetime, Excel serial, or ISO or US text."""
+def to_date(value, vocab: Vocabulary | None = None):
+    """A date from a date, datetime, Excel serial, ISO or US text, or text with a
+    month name ('Nov 13, 2026', '3-Nov-2026', 'November 3, 2026')."""
     if isinstance(value, dt.datetime):
         return value.date(), None
     if isinstance(value, dt.date):
@@ -75,6 +79,9 @@ def to_date(value):
             if len(m[3]) == 2:
                 year += 2000
             return _plausible(dt.date(year, int(m[1]), int(m[2])), s)
+        named = _named_date(s, vocab or default_vocabulary())
+        if named is not None:
+            return _plausible(named, s)
     except ValueError:
         pass
     if s.replace(".", "", 1).isdigit():  # a serial typed as text, e.g. "46296"
@@ -84,13 +91,25 @@ def to_date(value):
     return None, f"{s!r} is not a date (type it as m/d/yyyy)"
 
 
+def _named_date(s: str, vocab: Vocabulary):
+    """The date of text with a month name, or None (ValueError for a day the month lacks)."""
+    m = _NAME_DAY_YEAR.match(s)
+    if m and fold(m[1]) in vocab.months:
+        return dt.date(int(m[3]), vocab.months[fold(m[1])], int(m[2]))
+    m = _DAY_NAME_YEAR.match(s)
+    if m and fold(m[2]) in vocab.months:
+        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        return dt.date(year, vocab.months[fold(m[2])], int(m[1]))
+    return None
+
+
 def _plausible(d: dt.date, s: str):
     if 1900 <= d.year <= 2199:
         return d, None
     return None, f"{s!r} is not a plausible date"
 
 
-def to_month(value):
+def to_month(value, vocab: Vocabulary | None = None):
     """The first day of a month, from a date or text like '2026-10' or 'Oct 2026'."""
     s = text(value)
     m = re.match(r"^(\d{4})-(\d{1,2})$", s) or re.match(r"^(\d{1,2})/(\d{4})$", s)
@@ -98,10 +117,11 @@ def to_month(value):
         year, month = (int(m[1]), int(m[2])) if len(m[1]) == 4 else (int(m[2]), int(m[1]))
         if 1 <= month <= 12:
             return dt.date(year, month, 1), None
-    m = re.match(r"^([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{4})$", s)
-    if m and m[1].lower() in _MONTH_NAMES:
-        return dt.date(int(m[2]), _MONTH_NAMES[m[1].lower()], 1), None
-    d, err = to_date(value)
+    months = (vocab or default_vocabulary()).months
+    m = re.match(r"^([^\W\d_]+)\.?,?\s+(\d{4})$", s)
+    if m and fold(m[1]) in months:
+        return dt.date(int(m[2]), months[fold(m[1])], 1), None
+    d, err = to_date(value, vocab)
     if d is None:
         return None, f"{s!r} is not a month (type it as 10/1/2026 or 2026-10)"
     return d.replace(day=1), None
@@ -138,28 +158,84 @@ def to_time(value):
     return None, f"{s!r} is not a time of day (type it as 9:30 AM or 13:30)"
 
 
-def to_minutes(value):
-    """Minutes from a number, text like '45' or '45 min', or h:mm duration text."""
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([^\W\d_]*)\.?")
+_HMS = re.compile(r"^(\d+):(\d{2})(?::(\d{2}))?$")
+
+
+def to_minutes(value, vocab: Vocabulary | None = None):
+    """Minutes from a number, a duration (time value, timedelta), or text: '45',
+    '45 min', '1 hr', '1.5 hrs', '1h 30m', '90 min.', or h:mm ('1:30', '0:45:00').
+    The words of durations come from the vocabulary (profiles/vocabulary.toml)."""
     if isinstance(value, bool):
         return None, f"{text(value)!r} is not a number of minutes"
     if isinstance(value, (int, float)):
         return float(value), None
     if isinstance(value, dt.timedelta):
         return value.total_seconds() / 60, None
+    if isinstance(value, dt.datetime):
+        # a duration cell handed over as a date-time on Excel's day 0 (1899-12-30,
+        # '1:30' in an h:mm cell) or day 1 (a duration past 24 hours)
+        if value.year < 1900:
+            return (value - EXCEL_EPOCH).total_seconds() / 60, None
+        return None, f"{text(value)!r} is a date, not a number of minutes"
     if isinstance(value, dt.time):  # a duration typed into a time-formatted cell
         return value.hour * 60 + value.minute + value.second / 60, None
     s = text(value).lower()
-    m = re.match(r"^(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes?)?$", s)
+    m = _HMS.match(s)
     if m:
-        return float(m[1]), None
-    m = re.match(r"^(\d+):(\d{2})$", s)
-    if m:
-        return int(m[1]) * 60 + int(m[2]), None
+        return int(m[1]) * 60 + int(m[2]) + int(m[3] or 0) / 60, None
+    minutes = _duration_text(s, vocab or default_vocabulary())
+    if minutes is not None:
+        return minutes, None
     return None, f"{text(value)!r} is not a number of minutes"
 
 
+def _duration_text(s: str, vocab: Vocabulary):
+    """Minutes of text like '1 hr 30 min', '1h30m', '1.5 hrs' or '45'; None if it isn't one."""
+    s = s.replace(",", " ").replace(" and ", " ").strip()
+    total, pos, parts = 0.0, 0, 0
+    while pos < len(s):
+        m = _DURATION_PART.match(s, pos)
+        if not m:
+            return None
+        word = fold(m[2])
+        if word in vocab.hour_words:
+            total += float(m[1]) * 60
+        elif word in vocab.minute_words or (not word and parts == 0):
+            total += float(m[1])
+        else:
+            return None
+        parts += 1
+        pos = m.end()
+        while pos < len(s) and s[pos] == " ":
+            pos += 1
+        if not word and pos < len(s):
+            return None   # a bare number is minutes only when it is all there is
+    return total if parts else None
+
+
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]|_.|\*.', re.I)
+
+
+def is_duration_format(number_format) -> bool:
+    """True for an Excel number format that shows a time or duration ('[h]:mm',
+    'h:mm', 'mm:ss', '[mm]') and no date: a number under it is a fraction of a day."""
+    f = _FORMAT_NOISE.sub("", str(number_format or "")).lower()
+    return bool(re.search(r"[hs]|\[m+\]|m+:|:m+", f)) and not re.search(r"[dy]", f)
+
+
+def to_number(value):
+    """A plain number from a number or numeric text ('160', ' 95.5 ')."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), None
+    s = text(value)
+    if re.fullmatch(r"-?(?:\d+(?:\.\d*)?|\.\d+)", s):
+        return float(s), None
+    return None, f"{s!r} is not a number"
+
+
 def to_int(value):
-    n, err = to_minutes(value)
+    n, err = to_number(value)
     if n is None or not float(n).is_integer():
         return None, f"{text(value)!r} is not a whole number"
     return int(n), None

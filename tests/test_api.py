@@ -40,7 +40,12 @@ def test_header_matching_ignores_case_spacing_and_punctuation():
     ("Start", "13:05", dt.time(13, 5)),
     ("Minutes", "45", 45),
     ("Minutes", "45.5", 45.5),
-    ("Minutes", "45 min", "45 min"),
+    ("Minutes", "45 min", 45),                         # duration text: the vocabulary's words
+    ("Minutes", "1.5 hrs", 90),
+    ("Minutes", "an hour", "an hour"),                 # not a duration: kept, the close says why
+    ("Minutes", dt.timedelta(minutes=45), 45),         # an [h]:mm cell of an xlsx export
+    ("Contact", "Mass mailing", "Mass communication"),  # the vocabulary's words become the plan's value
+    ("Contact", "Fax", "Fax"),
     ("Place of Service", "02", "02"),                  # codes stay text
     ("Place of Service", 2.0, "2"),
     ("Member ID", 91000001.0, "91000001"),

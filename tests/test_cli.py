@@ -119,7 +119,7 @@ def test_fill_appends_rows_and_derives_blank_codes(tmp_path):
     assert codes == [("G9008", "U1", None), ("G9012", "U2", "GQ"), ("G9012", "U8", "GQ"), ("G9008", "U1", None)]
     assert rows[0]["Date"] == dt.date(2026, 10, 5)
     assert rows[0]["Start"] == dt.time(9, 0)
-    assert rows[1]["Minutes"] == "45 min"          # kept as typed; the close reads it
+    assert rows[1]["Minutes"] == 45                # "45 min": duration text becomes the number of minutes
     assert rows[2]["Minutes"] == 10
 
 

@@ -136,7 +136,7 @@ def test_a_member_listed_differently_is_named_with_both_files_and_not_billed(tmp
     inbox.mkdir()
     ended = [dict(MEMBERS[0], **{"Eligible Through": "10/15/2026"}), MEMBERS[1]]
     team_workbook(inbox / "A.xlsx", [("10/5/2026", "C1", ANN, "ECM service", "In person", "30"),
-                                     ("10/6/2026", "C1", BEN, "ECM service", "In person", "60")])
+                                     ("10/21/2026", "C1", BEN, "ECM service", "In person", "60")])  # after 10/20 (R3)
     team_workbook(inbox / "B.xlsx", [("10/20/2026", "C2", ANN, "ECM service", "In person", "30")], members=ended)
     r = batch(inbox, tmp_path / "out")
     assert r.exit_code == 0, r.output

@@ -55,7 +55,12 @@ def test_the_demo_closes_every_rule(demo):
     # what the issue lists: outreach after enrollment, an ineligible member, a mass communication,
     # admin time, a duplicate, an overlap, a hand-typed wrong code; plus the rest a month brings
     assert {"R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "R12", "R15"} <= errors
-    assert ("R3", "Warning") in rules                               # care dated before enrollment
+    # care dated before enrollment is refused (R3) and stays out of the month's care minutes
+    planted = make_month().planted
+    r3 = [p for p in res.problems if p.rule == "R3" and "billable only from enrollment" in p.reason]
+    assert len(r3) == 1 and r3[0].severity == "Error" and r3[0].minutes == 50
+    assert all(r3[0].row not in l.source_rows for l in res.claim_lines)
+    assert ("R2", "Warning") in rules and "R5" in planted            # two places on one line; a contact no one knows
     reasons = " ".join(p.reason for p in res.problems)
     assert "overlaps row" in reasons and "Same date, staff, member" in reasons
     # R1/R2: care units are the month's minutes rounded up once per code group

@@ -61,7 +61,8 @@ def other(tmp_path):
 
 
 STAFF = [{"Staff ID": "L1", "Staff Type": "Licensed"}, {"Staff ID": "W1", "Staff Type": "community health worker"}]
-MEMBERS = [{"Member ID": "M1", "Last Name": "X", "ECM Enrollment Date": "1/1/2027", "Eligible From": "1/1/2026"}]
+# outreach before the 12/2 enrollment, care from it (R3)
+MEMBERS = [{"Member ID": "M1", "Last Name": "X", "ECM Enrollment Date": "12/2/2026", "Eligible From": "1/1/2026"}]
 SETUP = {"BillingMonth": "2026-12"}
 
 
@@ -71,9 +72,9 @@ def test_default_profile_records_its_source_and_effective_date():
 
 
 def test_a_second_profile_bills_with_its_own_codes_and_units(other):
-    rows = [row(staff="L1", member="M1", date="12/1/2026", service="Care management", contact="Face to face", minutes=40),
-            row(staff="W1", member="M1", date="12/2/2026", service="Care management", contact="video", minutes=31),
-            row(staff="W1", member="M1", date="12/3/2026", service="Outreach", contact="Video", minutes=5)]
+    rows = [row(staff="L1", member="M1", date="12/2/2026", service="Care management", contact="Face to face", minutes=40),
+            row(staff="W1", member="M1", date="12/3/2026", service="Care management", contact="video", minutes=31),
+            row(staff="W1", member="M1", date="12/1/2026", service="Outreach", contact="Video", minutes=5)]
     r = close(rows, staff=STAFF, members=MEMBERS, setup=SETUP, profile=other)
     got = {(l.hcpcs, l.modifier_1, l.modifier_2): (l.units, l.charge, l.place_of_service) for l in r.claim_lines}
     assert got == {("T1016", "HO", ""): (2, 100.0, "12"),   # 40 min at 30-minute units
@@ -89,7 +90,7 @@ def test_the_default_profiles_codes_mean_nothing_to_another_plan(other):
 
 
 def test_a_typed_code_from_another_profile_is_refused(other):
-    rows = [row(staff="L1", member="M1", date="12/1/2026", service="Care management", contact="Face to face",
+    rows = [row(staff="L1", member="M1", date="12/2/2026", service="Care management", contact="Face to face",
                 HCPCS="G9008", Modifier_1="U1")]
     r = close(rows, staff=STAFF, members=MEMBERS, setup=SETUP, profile=other)
     assert [p.rule for p in r.problems if p.severity == "Error"] == ["R6"]

@@ -91,3 +91,38 @@ def test_headers_are_matched_ignoring_case_and_spacing():
     r = close([{"date": "10/5/2026", "STAFF ID": "C1", "member id": A, "Service": "ECM service",
                 "contact": "In person", "minutes": 30}])
     assert billed_rows(r) == {2}
+
+
+def test_an_ehr_export_handed_to_the_engine_with_its_own_headers_and_words():
+    # a DataFrame straight from an EHR: its headers and values, read through the vocabulary
+    df = pd.DataFrame([
+        {"Visit Date": "Oct 5, 2026", "Employee ID": "C1", "CIN": A, "Service Type": "ECM",
+         "Contact Type": "Video", "Duration": "1h 30m"},
+        {"Visit Date": "6-Oct-2026", "Employee ID": "C1", "CIN": A, "Service Type": "ECM service",
+         "Contact Type": "Phone", "Duration": "45 min"},
+        {"Visit Date": "October 7, 2026", "Employee ID": "N1", "CIN": "91000002B", "Service Type": "Outreach",
+         "Contact Type": "Bulk text", "Duration": "5"},
+    ])
+    r = close(df)
+    (line,) = r.claim_lines
+    # 90 + 45 = 135 min of clinical telehealth care -> 3 units; the bulk text is mass communication (R4)
+    assert (line.hcpcs, line.modifier_2, line.minutes, line.units) == ("G9008", "GQ", 135, 3)
+    (p,) = errors(r)
+    assert (p.rule, p.row) == ("R4", 4)
+
+
+def test_a_header_the_table_has_wins_over_another_systems_word_for_it():
+    # "Minutes" is there: "Duration" is some other column and is not read as minutes
+    r = close([{**row(minutes=30), "Duration": "2 hrs"}])
+    assert r.claim_lines[0].minutes == 30
+
+
+@pytest.mark.parametrize("fmt,duration", [
+    ("[h]:mm", True), ("h:mm", True), ("[mm]", True), ("mm:ss", True), ("[h]:mm:ss", True), ("h:mm AM/PM", True),
+    ("General", False), ("0", False), ("0.00", False), ("m/d/yyyy", False), ("mmm-yy", False),
+    ("yyyy-mm-dd h:mm", False), ('0 "min"', False), ("@", False), (None, False),
+])
+def test_which_number_formats_hold_durations(fmt, duration):
+    # the Excel layer turns a Minutes number into a duration only under a time format; a plain number is minutes
+    from ecm_xl.values import is_duration_format
+    assert is_duration_format(fmt) is duration

@@ -80,10 +80,22 @@ def test_r3_refuses_outreach_on_or_after_enrollment():
     assert billed_rows(r) == {3}
 
 
-def test_r3_warns_when_care_is_dated_before_enrollment():
-    r = close([row(member=B, date="10/5/2026", minutes=30)])
+def test_r3_refuses_care_dated_before_enrollment_and_keeps_it_out_of_the_months_minutes():
+    # B enrolls 10/20: 45 min of care on 10/5 can't bill; 30 min on 10/21 is 1 unit alone,
+    # not (45 + 30 = 75 min ->) 2 units
+    r = close([row(member=B, date="10/5/2026", minutes=45), row(member=B, date="10/21/2026", minutes=30)])
+    (p,) = errors(r, "R3")
+    assert p.row == 2 and p.column == "Service" and "10/20/2026" in p.reason
+    (line,) = r.claim_lines
+    assert (line.minutes, line.units, line.source_rows) == (30, 1, (3,))
+    assert (r.totals.minutes_billed, r.totals.minutes_not_billed) == (30, 45)
+
+
+def test_r3_warns_when_a_member_has_no_enrollment_date_and_bills():
+    members = [{**MEMBERS[0], "ECM Enrollment Date": None}]
+    r = close([row(minutes=30)], members=members)
     (p,) = warnings(r, "R3")
-    assert p.row == 2 and billed_rows(r) == {2}
+    assert p.row == 2 and "no ECM Enrollment Date" in p.reason and billed_rows(r) == {2}
 
 
 # -- R4 mass communication -------------------------------------------------------
@@ -274,10 +286,13 @@ def test_r11_refuses_a_day_of_more_than_24_hours():
     assert {p.row for p in errors(r, "R11")} == {2, 3}
 
 
-def test_r11_warns_when_minutes_and_start_end_disagree():
-    r = close([row(minutes=45, Start="9:00", End="10:00")])
-    (p,) = warnings(r, "R11")
-    assert billed_rows(r) == {2} and r.claim_lines[0].minutes == 45 and "45" in p.reason
+def test_r11_refuses_minutes_that_disagree_with_start_and_end():
+    # 45 typed, 9:00 to 10:00 is 60: more than a minute apart -> not billed until corrected
+    r = close([row(minutes=45, Start="9:00", End="10:00"), row(minutes=60, Start="13:00", End="14:01", date="10/6/2026")])
+    (p,) = errors(r, "R11")
+    assert (p.row, p.column) == (2, "Minutes") and "45" in p.reason and "60" in p.reason
+    assert billed_rows(r) == {3}                  # 60 vs 61: within a minute, bills the Minutes
+    assert r.claim_lines[0].minutes == 60 and not warnings(r, "R11")
 
 
 # -- R12 duplicates ---------------------------------------------------------------------
@@ -294,14 +309,19 @@ def test_r12_a_different_start_is_not_a_duplicate():
 
 
 # -- R13 timely filing -------------------------------------------------------------------
+ENROLLED_2025 = [{**MEMBERS[0], "ECM Enrollment Date": dt.date(2025, 12, 1)}]   # January care is after enrollment (R3)
+
+
 def test_r13_late_service_is_billed_with_a_warning():
-    r = close([row(date="1/15/2026")], setup={**SETUP, "BillingMonth": "2026-01"}, close_date=dt.date(2026, 8, 1))
+    r = close([row(date="1/15/2026")], members=ENROLLED_2025, setup={**SETUP, "BillingMonth": "2026-01"},
+              close_date=dt.date(2026, 8, 1))
     (p,) = warnings(r, "R13")
     assert billed_rows(r) == {2} and "182 days" in p.reason
 
 
 def test_r13_inside_the_filing_limit_no_warning():
-    r = close([row(date="1/15/2026")], setup={**SETUP, "BillingMonth": "2026-01"}, close_date=dt.date(2026, 7, 30))
+    r = close([row(date="1/15/2026")], members=ENROLLED_2025, setup={**SETUP, "BillingMonth": "2026-01"},
+              close_date=dt.date(2026, 7, 30))
     assert not warnings(r, "R13") and billed_rows(r) == {2}
 
 
@@ -347,11 +367,20 @@ def test_claim_id_is_stable_unique_and_fits_the_837p():
     assert r3.claim_lines[0].claim_id != ids[A]
 
 
-def test_place_of_service_takes_the_place_with_most_minutes():
+def test_place_of_service_takes_the_place_with_most_minutes_and_warns_with_the_other_rows():
+    # home (12): 20 + 25 = 45 min, office (11): 30 min -> one line at 12, 75 min -> 2 units
     r = close([row(minutes=20, Place_of_Service="12"), row(minutes=30, Place_of_Service="11", Start="13:00"),
                row(minutes=25, Place_of_Service=12, Start="15:00")])
     (line,) = r.claim_lines
     assert (line.place_of_service, line.units) == ("12", 2)
+    (p,) = warnings(r, "R2")
+    assert (p.row, p.column, p.severity) == (3, "Place of Service", "Warning")
+    assert "row 3 names another place" in p.reason and "12" in p.reason
+
+
+def test_one_place_of_service_gives_no_warning():
+    r = close([row(minutes=20, Place_of_Service="12"), row(minutes=30, Start="13:00", Place_of_Service="12")])
+    assert r.claim_lines[0].place_of_service == "12" and not warnings(r)
 
 
 def test_place_of_service_defaults_by_contact():
@@ -393,7 +422,8 @@ def test_r10_roster_rows_without_an_id_are_flagged_not_silently_dropped():
 
 
 def test_r13_refuses_a_filing_limit_that_is_not_days():
-    r = close([row(date="1/15/2026")], setup={**SETUP, "BillingMonth": "2026-01", "FilingLimitDays": "six months"},
+    r = close([row(date="1/15/2026")], members=ENROLLED_2025,
+              setup={**SETUP, "BillingMonth": "2026-01", "FilingLimitDays": "six months"},
               close_date=dt.date(2026, 7, 30))
     (p,) = [p for p in r.problems if p.sheet == "Setup"]
     assert (p.rule, p.column) == ("R13", "FilingLimitDays") and "180" in p.reason

@@ -9,8 +9,8 @@ WorkbookError with one line naming the file and what is wrong.
 """
 from .package import WorkbookError
 from .reader import WorkbookInput, read_workbook
-from .writer import append_table_rows, owned_parts, write_named_cells, write_tables
+from .writer import append_table_rows, owned_parts, write_named_cells, write_table_cells, write_tables
 
 
 __all__ = ["WorkbookError", "WorkbookInput", "read_workbook", "write_tables", "append_table_rows",
-           "owned_parts", "write_named_cells"]
+           "owned_parts", "write_named_cells", "write_table_cells"]

@@ -401,22 +401,48 @@ def write_named_cells(src, dst, values: dict) -> None:
         missing = [k for k in values if k not in where]
         if missing:
             raise WorkbookError(pkg.path, f"has no Setup cell named {missing[0]}")
-        part_of = {s.name: s.part for s in st.sheets}
-        sheets, new = {}, {}
-        for name, value in values.items():
-            sheet_name, row_num, col = where[name]
-            part = part_of[sheet_name]
-            if part not in sheets:
-                sheets[part] = SheetXml(pkg, part)
-            sheet = sheets[part]
-            ref = f"{col_letters(col)}{row_num}"
-            row = sheet.row_map().get(row_num)
-            cell = next((c for c in sheet.cells(row) if c.col == col), None) if row is not None else None
-            if cell is None:
-                raise WorkbookError(pkg.path, f"the {sheet_name} sheet has no cell {ref} for {name}")
-            head = f'<c r="{ref}"' + (f' s="{cell.style}"' if cell.style else "") + sheet.row_ns
-            new[part, cell.start] = (cell, value_xml(head, cell.style, value) or head + "/>")
-        for (part, _start), (cell, xml) in new.items():
-            sheets[part].edits.append((cell.start, cell.end, xml))
-        parts = {part: b"".join(sheet.chunks()) for part, sheet in sheets.items()}
-        write_package(pkg, dst, parts)
+        _write_cells(pkg, st, dst, {where[name]: value for name, value in values.items()},
+                     {where[name]: f" for {name}" for name in values})
+
+
+def write_cells(src, dst, values: dict) -> None:
+    """Set existing cells ({(sheet name, row, column): value}) to values, copying all else
+    byte for byte. Each cell keeps its style; a cell missing from the sheet XML is an error."""
+    with opened(src) as pkg:
+        _write_cells(pkg, read_structure(pkg), dst, values)
+
+
+def _write_cells(pkg, st, dst, values: dict, purposes: dict | None = None) -> None:
+    """write_cells on an open package whose structure `st` is read."""
+    part_of = {s.name: s.part for s in st.sheets}
+    sheets, new = {}, {}
+    for (sheet_name, row_num, col), value in values.items():
+        part = part_of[sheet_name]
+        if part not in sheets:
+            sheets[part] = SheetXml(pkg, part)
+        sheet = sheets[part]
+        ref = f"{col_letters(col)}{row_num}"
+        row = sheet.row_map().get(row_num)
+        cell = next((c for c in sheet.cells(row) if c.col == col), None) if row is not None else None
+        if cell is None:
+            why = (purposes or {}).get((sheet_name, row_num, col), "")
+            raise WorkbookError(pkg.path, f"the {sheet_name} sheet has no cell {ref}{why}")
+        head = f'<c r="{ref}"' + (f' s="{cell.style}"' if cell.style else "") + sheet.row_ns
+        new[part, cell.start] = (cell, value_xml(head, cell.style, value) or head + "/>")
+    for (part, _start), (cell, xml) in new.items():
+        sheets[part].edits.append((cell.start, cell.end, xml))
+    parts = {part: b"".join(sheet.chunks()) for part, sheet in sheets.items()}
+    write_package(pkg, dst, parts)
+
+
+def write_table_cells(src, dst, table: str, values: dict) -> None:
+    """Set cells of a table's rows ({(Excel row, header): value}) that exist in the sheet XML."""
+    with opened(src) as pkg:
+        st = read_structure(pkg)
+        t = _writable_table(pkg, st, table, "to update")
+        cells = {}
+        for (row, header), value in values.items():
+            if header not in t.headers or not t.data_top <= row <= t.data_bottom:
+                raise WorkbookError(pkg.path, f"the {table} table has no row {row} column {header!r}")
+            cells[(t.sheet, row, t.ref[0] + t.headers.index(header))] = value
+        _write_cells(pkg, st, dst, cells)

@@ -143,7 +143,7 @@ def test_init_lite_writes_the_workbook_main_py_and_requirements(tmp_path):
     assert "paste main.py into its main.py tab" in res.output
     main_py = (folder / "main.py").read_text()
     assert main_py.startswith('"""ECM monthly close for xlwings Lite')
-    assert "from ecm_xl.lite import ECM_CODE, ECM_UNITS, fill_timesheet, monthly_close" in main_py
+    assert "from ecm_xl.lite import ECM_CODE, ECM_UNITS, fill_timesheet, monthly_close, refresh_codes" in main_py
     assert (folder / "requirements.txt").read_text() == f"xlwings=={xw.__version__}\n"
     assert load_workbook(folder / "ECM_Timesheet.xlsx").sheetnames[:2] == ["Instructions", "Setup"]
     # a second run overwrites nothing and says which file is in the way
