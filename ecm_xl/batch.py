@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -19,6 +18,7 @@ from .files import name_of, write_csv
 from .intake import InputError, parse_month
 from .profile import as_profile
 from .tables import defuse
+from .workers import run_isolated
 from .xlsx import WorkbookError
 
 OK, BAD_FILE, FAILED = "ok", "bad file", "failed"
@@ -168,29 +168,20 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     prof = as_profile(profile)
     jobs = [(str(f), str(d), n, month, prof, close_date, keep) for f, d, n in zip(files, dsts, names)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results: list = [None] * len(jobs)
     done = 0
-    if workers == 1:
-        for i, job in enumerate(jobs):
-            results[i] = _close_one(job)
-            done += 1
-            if progress:
-                progress(done, len(jobs))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_close_one, job): i for i, job in enumerate(jobs)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:   # the worker process itself died
-                    name = jobs[i][2]
-                    results[i] = (BatchItem(name, FAILED, 0, 0, 0.0, 0, 0,
-                                            f"{name}: the worker closing it stopped ({type(exc).__name__})", ""),
-                                  [], None)
-                done += 1
-                if progress:
-                    progress(done, len(jobs))
+    # Each file is closed in a worker process, one worker or many: a file that kills its
+    # worker (a native reader's abort, the out-of-memory killer) fails alone (workers.py).
+    def died(job, how):
+        name = job[2]
+        return (BatchItem(name, FAILED, 0, 0, 0.0, 0, 0, f"{name}: the process closing it stopped "
+                          f"({how}); the other workbooks went on", ""), [], None)
+
+    def finished(i):
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, len(jobs))
+    results = run_isolated(_close_one, jobs, workers, on_death=died, on_done=finished)
     items = [r[0] for r in results]
     report_path = out_dir / BATCH_REPORT
     claims_path = out_dir / BATCH_CLAIMS
