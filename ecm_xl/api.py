@@ -40,7 +40,7 @@ from .profile import as_profile, fold, load_profile
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
-from .xlsx.package import atomic_write
+from .xlsx.package import OutputError, atomic_write, output_error
 
 TEMPLATE_NAME = "ECM_Timesheet.xlsx"
 
@@ -126,6 +126,8 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
         if member_rows:
             append_table_rows(tmp, tmp, C.MEMBERS, member_rows)
         os.replace(tmp, out)
+    except OSError as exc:   # the temporary copy's trouble is the output's: name the output
+        raise output_error(os.fspath(out), exc, replacing=not isinstance(exc, OutputError)) from None
     finally:
         tmp.unlink(missing_ok=True)
     return NewReport(str(out), len(staff_rows), len(member_rows), tuple(values))

@@ -20,6 +20,7 @@ from .profile import as_profile
 from .tables import defuse
 from .workers import run_isolated
 from .xlsx import WorkbookError
+from .xlsx.package import OutputError, output_error
 
 OK, BAD_FILE, FAILED = "ok", "bad file", "failed"
 BATCH_REPORT = "batch_report.csv"
@@ -119,6 +120,8 @@ def _close_one(job):
     path, dst, name, month, profile, close_date, keep_result = job
     try:
         report = close_workbook(path, dst, month=month, profile=profile, close_date=close_date)
+    except OutputError as exc:  # the closed copy can't be written: not the workbook's fault
+        return BatchItem(name, FAILED, 0, 0, 0.0, 0, 0, str(exc), ""), [], None
     except WorkbookError as exc:
         return BatchItem(name, BAD_FILE, 0, 0, 0.0, 0, 0, str(exc), ""), [], None
     except OSError as exc:      # the disk, not the workbook: full, read-only, gone
@@ -155,7 +158,10 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "is a file, not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(os.fspath(out_dir), exc) from None
     out_abs = os.path.abspath(out_dir)
     files = [f for f in files if os.path.abspath(f.parent) != out_abs]   # never re-close our own outputs
     if not files:

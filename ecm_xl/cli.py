@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 
 import click
@@ -18,6 +19,7 @@ import click
 from . import api
 from .profile import ProfileError
 from .xlsx import WorkbookError
+from .xlsx.package import output_error
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -54,6 +56,15 @@ def _errors(ctx: click.Context):
         click.echo(f"ecm-xl: unexpected {type(exc).__name__}; rerun with `ecm-xl --debug ...` "
                    "for the traceback", err=True)
         ctx.exit(EXIT_UNEXPECTED)
+
+
+@contextlib.contextmanager
+def _names_output(path):
+    """A failed write names `path` and what to do, not the temporary file made beside it."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(os.fspath(path), exc, replacing=os.path.exists(path)) from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -316,7 +327,8 @@ def template(ctx, out, profile):
         from .profile import load_profile
         from .template import build_template
         prof = load_profile(profile)
-        path = build_template(out, prof)
+        with _names_output(out):
+            path = build_template(out, prof)
         click.echo(f"Wrote {path} ({prof.id} {prof.version})")
 
 
@@ -325,21 +337,38 @@ def template(ctx, out, profile):
 @click.argument("folder", metavar="[DIR]", required=False, default=".", type=click.Path(file_okay=False))
 @click.option("--xlsm", is_flag=True,
               help="Write a macro-enabled .xlsm (Windows needs it to Import Functions =ECM_CODE / =ECM_UNITS).")
+@click.option("--lite", is_flag=True,
+              help="For xlwings Lite instead: write ECM_Timesheet.xlsx, main.py and requirements.txt to paste into Lite.")
 @profile_option
 @click.pass_context
-def init(ctx, folder, xlsm, profile):
+def init(ctx, folder, xlsm, lite, profile):
     """Write ECM_Timesheet.xlsx and ECM_Timesheet.py into DIR for the desktop xlwings add-in.
 
     Then open the workbook in Excel, fill it in, and click xlwings > Run main:
     the month closes inside the workbook. Nothing is overwritten. See docs/excel.md.
 
+    With --lite, write the workbook plus main.py and requirements.txt for
+    xlwings Lite (no Python on the PC): paste each file into the Lite editor's
+    tab of the same name, then run "Monthly close" from the Lite pane.
+
     \b
-    Example:
+    Examples:
       ecm-xl init C:\\Clinic --xlsm
+      ecm-xl init C:\\Clinic --lite
     """
     with _errors(ctx):
+        if lite:
+            if xlsm:
+                raise click.UsageError("--lite writes an .xlsx (Lite needs no macros): leave out --xlsm")
+            from .lite_bundle import write_lite_files
+            book, main_py, reqs = write_lite_files(folder, profile=profile)
+            click.echo(f"Wrote {book}\nWrote {main_py}\nWrote {reqs}\n"
+                       f"Open {book.name} in Excel, open the xlwings Lite pane, paste {main_py.name} into its "
+                       f"main.py tab and {reqs.name} into its requirements.txt tab, then run Monthly close.")
+            return
         from .excel_init import init_project
-        book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
+        with _names_output(os.path.join(folder, "ECM_Timesheet.xlsm" if xlsm else "ECM_Timesheet.xlsx")):
+            book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
 

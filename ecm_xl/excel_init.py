@@ -66,21 +66,26 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
     folder = Path(folder)
     book = folder / f"{stem}.{'xlsm' if macro_enabled else 'xlsx'}"
     script = folder / f"{stem}.py"
-    for p in (book, script):
-        if p.exists():
-            raise InitError(f"{p}: already exists; nothing was written (move it away or pick another folder)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InitError(f"{folder}: can't create the folder ({e.strerror})") from None
+    prepare_folder(folder, (book, script))
     src = _template_file(folder, template, profile)
     try:
         add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
     finally:
         if template is None:
             os.unlink(src)
-    _write_text(script, PY_FILE.format(workbook=book.name, stem=stem))
+    write_text(script, PY_FILE.format(workbook=book.name, stem=stem))
     return [book, script]
+
+
+def prepare_folder(folder: Path, paths) -> None:
+    """Refuse if any of `paths` exists (nothing is overwritten); make `folder` if missing."""
+    for p in paths:
+        if p.exists():
+            raise InitError(f"{p}: already exists; nothing was written (move it away or pick another folder)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InitError(f"{folder}: can't create the folder ({e.strerror})") from None
 
 
 def _template_file(folder: Path, template, profile) -> Path:
@@ -94,7 +99,7 @@ def _template_file(folder: Path, template, profile) -> Path:
     return tmp
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:

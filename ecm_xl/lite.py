@@ -1,15 +1,16 @@
-"""ECM monthly close for xlwings Lite: paste this file into the editor's main.py.
+"""ECM monthly close for xlwings Lite: the scripts and functions Lite's pane offers.
 
-requirements.txt (the editor's other tab):
+Lite can't install ecm-xl from a package index, so `ecm-xl init --lite DIR`
+writes a main.py that carries this module with the ecm_xl core inside it
+(ecm_xl.lite_bundle), and a requirements.txt with one line:
 
-    ecm-xl
     xlwings==0.37.8
 
 Then the xlwings Lite task pane offers two scripts, "Monthly close" and
 "Fill codes", and cells can call =ECM_CODE(...) and =ECM_UNITS(...).
 Everything runs inside Excel (Python in the browser, Pyodide): this module
 and the ecm_xl core import no compiled package but what Pyodide ships, and
-no process pool.
+no process pool. tests/excel/test_lite_pyodide.py runs them in real Pyodide.
 """
 import xlwings as xw
 from xlwings import func, script

@@ -457,22 +457,36 @@ def test_members_without_an_address_are_named_by_id_not_name():
     with pytest.raises(ExportError) as err:
         x12_837p([close(members=members)], PROFILE)
     message = str(err.value)
-    assert "members 91000002B, 91000004D lack an address" in message
-    assert "members 91000002B, 91000004D lack a city" in message
+    # one phrase for the two members, naming each field once (not one phrase per field)
+    assert "members 91000002B, 91000004D: no address, city (the 837P needs these" in message
+    assert message.count("91000002B") == 1
     for m in MEMBERS:  # no names, no birth dates
         assert m["Last Name"].upper() not in message.upper() and m["First Name"] not in message
         assert str(m["Date of Birth"].year) not in message
 
 
 @pytest.mark.parametrize("cells, what", [
-    ({"Date of Birth": None}, "a date of birth"),
-    ({"State": "ZZ"}, "a valid state"),
-    ({"ZIP": "9222"}, "a 5- or 9-digit ZIP"),
-    ({"Last Name": ""}, "a last name"),
+    ({"Date of Birth": None}, "date of birth"),
+    ({"State": "ZZ"}, "valid state"),
+    ({"State": ""}, "state"),
+    ({"ZIP": "9222"}, "5- or 9-digit ZIP"),
+    ({"ZIP": ""}, "ZIP"),
+    ({"Last Name": ""}, "last name"),
+    ({"Address": "", "City": "", "ZIP": ""}, "address, city, ZIP"),
 ])
 def test_member_fields_the_subscriber_needs(cells, what):
     members = [dict(m, **cells) if m["Member ID"] == "91000001A" else m for m in MEMBERS]
-    assert f"members 91000001A lack {what}" in "; ".join(check_ready(close(members=members), PROFILE))
+    message = "; ".join(check_ready(close(members=members), PROFILE))
+    assert f"member 91000001A: no {what} (the 837P needs these" in message
+
+
+def test_members_lacking_different_things_are_named_once_each():
+    cells = {"91000001A": {"Address": "", "City": "", "ZIP": ""}, "91000002B": {"Date of Birth": None}}
+    members = [dict(m, **cells.get(m["Member ID"], {})) for m in MEMBERS]
+    problems = check_ready(close(members=members), PROFILE)
+    assert "member 91000001A: no address, city, ZIP" in problems
+    assert "member 91000002B: no date of birth (the 837P needs these for the subscriber: " \
+           "fill them in on the Members sheet)" in problems
 
 
 def test_a_close_without_claim_lines_is_refused():

@@ -60,13 +60,15 @@ def export_results(results, fmt: str, out_path, *, profile: Profile | None = Non
     """
     results = [results] if isinstance(results, CloseResult) else list(results)
     text = export_text(results, fmt, profile=profile, sources=sources, **kw)
-    from ..xlsx.package import atomic_write  # here, so the pure writers import without the file layer
+    from ..xlsx.package import OutputError, atomic_write  # here, so the pure writers import without the file layer
 
     out_path = os.fspath(out_path)
     try:
         # X12 is ASCII by construction; the CSV carries a BOM so Excel reads names as UTF-8.
         data = text.encode("ascii" if fmt == "x12" else "utf-8-sig")
         atomic_write(out_path, lambda f: f.write(data))
+    except OutputError as exc:   # already one line naming the file and what to do
+        raise ExportError(str(exc)) from None
     except OSError as exc:
         raise ExportError(f"{os.path.basename(out_path)}: can't write the export ({exc.strerror or exc})") from None
     claims, lines, units, charge = summarize(results)

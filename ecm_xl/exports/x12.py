@@ -199,34 +199,44 @@ def check_lines(result: CloseResult, profile: Profile) -> list[str]:
         out.append(f"claims {_ids(dx_count)} have more than {MAX_DIAGNOSES} diagnosis codes")
 
     members = result.members or {}
-    missing = {f: [] for f in ("on the Members sheet", "a last name", "a date of birth", "an address",
-                               "a city", "a valid state", "a 5- or 9-digit ZIP", "a usable Member ID")}
+    absent, lacking = [], {}     # member IDs not on the sheet; member ID -> what it lacks
     for mid in dict.fromkeys(l.member_id for l in lines):
         m = members.get(mid)
         if m is None:
-            missing["on the Members sheet"].append(mid)
+            absent.append(mid)
             continue
-        if not clean(m.last_name):
-            missing["a last name"].append(mid)
-        if m.birth_date is None:
-            missing["a date of birth"].append(mid)
-        if not clean(m.address):
-            missing["an address"].append(mid)
-        if not clean(m.city):
-            missing["a city"].append(mid)
-        if (m.state or "").strip().upper() not in STATES:
-            missing["a valid state"].append(mid)
-        if len(digits(m.zip)) not in (5, 9) or digits(m.zip) != (m.zip or "").replace("-", "").strip():
-            missing["a 5- or 9-digit ZIP"].append(mid)
-        if not (2 <= len(mid) <= 80) or clean(mid, 80) != mid.upper():
-            missing["a usable Member ID"].append(mid)
-    for what, mids in missing.items():
-        if not mids:
-            continue
-        if what == "on the Members sheet":
-            out.append(f"members {_ids(mids)} are not on the Members sheet")
-        else:
-            out.append(f"members {_ids(mids)} lack {what} (the 837P needs it for the subscriber)")
+        gaps = [what for what, bad in (
+            ("last name", not clean(m.last_name)),
+            ("date of birth", m.birth_date is None),
+            ("address", not clean(m.address)),
+            ("city", not clean(m.city)),
+            ("state" if not (m.state or "").strip() else "valid state",
+             (m.state or "").strip().upper() not in STATES),
+            ("ZIP" if not (m.zip or "").strip() else "5- or 9-digit ZIP",
+             len(digits(m.zip)) not in (5, 9) or digits(m.zip) != (m.zip or "").replace("-", "").strip()),
+            ("usable Member ID", not (2 <= len(mid) <= 80) or clean(mid, 80) != mid.upper()),
+        ) if bad]
+        if gaps:
+            lacking[mid] = gaps
+    if absent:
+        out.append(f"members {_ids(absent)} are not on the Members sheet")
+    out.extend(member_gaps(lacking))
+    return out
+
+
+def member_gaps(lacking: dict, most: int = 5) -> list[str]:
+    """'member M1: no address, city, ZIP', one phrase per member (members lacking the same
+    things share one), the first `most` of them; the last says where to fill them in."""
+    groups: dict = {}
+    for mid, gaps in lacking.items():
+        groups.setdefault(tuple(gaps), []).append(mid)
+    out = [f"{'member' if len(mids) == 1 else 'members'} {_ids(mids)}: no {', '.join(gaps)}"
+           for gaps, mids in groups.items()]
+    if len(out) > most:
+        rest = sum(len(mids) for mids in list(groups.values())[most:])
+        out = out[:most] + [f"{rest} more members lack details"]
+    if out:
+        out[-1] += " (the 837P needs these for the subscriber: fill them in on the Members sheet)"
     return out
 
 

@@ -14,6 +14,7 @@ destination's folder, then `os.replace`).
 """
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import posixpath
@@ -405,20 +406,71 @@ def _write_with_zipfile(pkg: Package, dst: str, replace: dict, level: int):
     return write_temp(dst, produce)
 
 
+class OutputError(OSError):
+    """An output that can't be written. str(e) is ONE line naming the output (never the
+    temporary file beside it) and what to do, e.g.
+    'Nov.closed.xlsx can't be written: it is open in Excel or read-only. Close it in Excel and run again.'
+    """
+
+    def __init__(self, path, why: str):
+        self.path, self.why = os.fspath(path), why
+        super().__init__(f"{os.path.basename(self.path)} can't be written: {why}")
+
+
+def _folder_words(dst: str) -> str:
+    folder = os.path.dirname(dst)
+    return f"folder {folder}" if folder else "this folder"
+
+
+def output_error(dst: str, exc: OSError, replacing: bool = False) -> OutputError:
+    """What a clerk is told when writing `dst` failed with `exc`.
+
+    replacing: the file was made and only the final rename over `dst` failed,
+    which on Windows is what Excel holding the file open looks like."""
+    if isinstance(exc, OutputError):
+        return OutputError(dst, exc.why)
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        why = "the disk is full. Free some space and run again."
+    elif code == errno.EROFS:
+        why = "the disk is read-only. Write it to another folder."
+    elif isinstance(exc, IsADirectoryError) or (replacing and os.path.isdir(dst)):
+        why = "a folder has that name. Choose another name."
+    elif isinstance(exc, FileNotFoundError) and not replacing:
+        why = f"{_folder_words(dst)} does not exist."
+    elif isinstance(exc, PermissionError) and replacing:
+        why = "it is open in Excel or read-only. Close it in Excel and run again."
+    elif isinstance(exc, PermissionError):
+        why = f"{_folder_words(dst)} is read-only or not yours to change. Write it to another folder."
+    else:
+        why = f"{exc.strerror or type(exc).__name__}."
+    return OutputError(dst, why)
+
+
 def atomic_write(dst: str, produce):
     """Call produce(fileobj) on a temporary file beside dst, then rename it over dst."""
     commit(write_temp(dst, produce), dst)
 
 
 def write_temp(dst: str, produce) -> str:
-    """A finished, synced temporary file beside dst written by produce(fileobj)."""
+    """A finished, synced temporary file beside dst written by produce(fileobj).
+
+    A folder that can't take the file, or a full disk, raises OutputError naming dst."""
     folder = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dst) + ".", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dst) + ".", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise output_error(dst, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
             produce(out)
             out.flush()
             os.fsync(out.fileno())
+    except OSError as exc:
+        _discard(tmp)
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS):
+            raise output_error(dst, exc) from None
+        raise
     except BaseException:
         _discard(tmp)
         raise
@@ -426,7 +478,9 @@ def write_temp(dst: str, produce) -> str:
 
 
 def commit(tmp: str, dst: str):
-    """Rename tmp over dst (keeping dst's permissions), or remove tmp if that fails."""
+    """Rename tmp over dst (keeping dst's permissions), or remove tmp if that fails.
+
+    A dst that can't be replaced (open in Excel, read-only) raises OutputError naming dst."""
     try:
         try:
             mode = os.stat(dst).st_mode & 0o777
@@ -434,6 +488,9 @@ def commit(tmp: str, dst: str):
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, dst)
+    except OSError as exc:
+        _discard(tmp)
+        raise output_error(dst, exc, replacing=True) from None
     except BaseException:
         _discard(tmp)
         raise

@@ -130,3 +130,42 @@ def test_init_starts_from_the_template_ecm_xl_new_uses(tmp_path):
         for name in set(a.namelist()) - CHANGED:
             assert a.read(name) == b.read(name), name
     assert sorted(p.name for p in book.parent.iterdir()) == ["ECM_Timesheet.py", "ECM_Timesheet.xlsx"]
+
+
+# -- ecm-xl init --lite ------------------------------------------------------------------
+def test_init_lite_writes_the_workbook_main_py_and_requirements(tmp_path):
+    from click.testing import CliRunner
+
+    from ecm_xl.cli import main as cli
+    res = CliRunner().invoke(cli, ["init", str(tmp_path / "Clinic"), "--lite"])
+    assert res.exit_code == 0, res.output
+    folder = tmp_path / "Clinic"
+    assert "paste main.py into its main.py tab" in res.output
+    main_py = (folder / "main.py").read_text()
+    assert main_py.startswith('"""ECM monthly close for xlwings Lite')
+    assert "from ecm_xl.lite import ECM_CODE, ECM_UNITS, fill_timesheet, monthly_close" in main_py
+    assert (folder / "requirements.txt").read_text() == f"xlwings=={xw.__version__}\n"
+    assert load_workbook(folder / "ECM_Timesheet.xlsx").sheetnames[:2] == ["Instructions", "Setup"]
+    # a second run overwrites nothing and says which file is in the way
+    again = CliRunner().invoke(cli, ["init", str(folder), "--lite"])
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert (folder / "main.py").read_text() == main_py
+
+
+def test_init_lite_bundle_is_the_same_for_the_same_sources():
+    from ecm_xl.lite_bundle import bundle_zip, lite_main_py
+    assert bundle_zip() == bundle_zip()
+    assert lite_main_py() == lite_main_py()
+    with zipfile.ZipFile(__import__("io").BytesIO(bundle_zip())) as z:
+        names = set(z.namelist())
+    assert "ecm_xl/engine.py" in names and "ecm_xl/profiles/chpiv-healthnet-ecm-ffs.toml" in names
+    assert not any(n.endswith(("cli.py", "api.py")) or "/xlsx/" in n or "/exports/" in n for n in names)
+
+
+def test_init_lite_and_xlsm_do_not_mix(tmp_path):
+    from click.testing import CliRunner
+
+    from ecm_xl.cli import main as cli
+    res = CliRunner().invoke(cli, ["init", str(tmp_path), "--lite", "--xlsm"])
+    assert res.exit_code == 2 and "--lite writes an .xlsx" in res.output
+    assert list(tmp_path.iterdir()) == []
