@@ -12,6 +12,7 @@ import re
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # serial 0 in the 1900 date system
 _MIN_SERIAL, _MAX_SERIAL = 1, 2958465     # 1900-01-01 .. 9999-12-31
+MINUTE_DIGITS = 4                         # minutes are kept to 1/10,000 (well under a second)
 
 
 def is_blank(value) -> bool:
@@ -143,9 +144,12 @@ def to_minutes(value):
     if isinstance(value, bool):
         return None, f"{text(value)!r} is not a number of minutes"
     if isinstance(value, (int, float)):
-        return float(value), None
+        x = float(value)
+        if not math.isfinite(x):
+            return None, "is not a finite number"
+        return round(x, MINUTE_DIGITS), None      # 1e-300 is 0, not a sliver that bills a unit
     if isinstance(value, dt.timedelta):
-        return value.total_seconds() / 60, None
+        return round(value.total_seconds() / 60, MINUTE_DIGITS), None
     if isinstance(value, dt.time):  # a duration typed into a time-formatted cell
         return value.hour * 60 + value.minute + value.second / 60, None
     s = text(value).lower()

@@ -42,6 +42,7 @@ class Case(NamedTuple):
     name: str                   # what was done, for the report and for reproducing
     data: bytes | None          # the workbook; None for a trap made on disk (see special)
     special: str = ""           # 'fifo' for a named pipe called clinic.xlsx
+    expect: tuple = ()          # (exit code, words its message or output must hold), when known
 
 
 class Outcome(NamedTuple):
@@ -391,41 +392,55 @@ def trap_cases(data: bytes, parts: Parts) -> list:
     def sheet_with(extra_row: str) -> bytes:
         return replace_parts(data, {ts: sx.replace("</sheetData>", extra_row + "</sheetData>").encode()})
 
-    out.append(Case("traps", "a cell at XFD1048576", sheet_with('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')))
+    out.append(Case("traps", "a cell at XFD1048576", sheet_with('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
+                    expect=(2, "XFD1048576")))
     out.append(Case("traps", "Timesheet range A1:T30000000",
-                    replace_parts(data, {parts.tables["Timesheet"]: re.sub(r' ref="[^"]*"', ' ref="A1:T30000000"', tt, count=1).encode()})))
-    out.append(Case("traps", "a row numbered 1e12", sheet_with('<row r="1000000000000"><c r="A1000000000000"><v>1</v></c></row>')))
+                    replace_parts(data, {parts.tables["Timesheet"]: re.sub(r' ref="[^"]*"', ' ref="A1:T30000000"', tt, count=1).encode()}),
+                    expect=(2, "Timesheet table")))
+    out.append(Case("traps", "a row numbered 1e12", sheet_with('<row r="1000000000000"><c r="A1000000000000"><v>1</v></c></row>'),
+                    expect=(2, "row")))
     rows = list(re.finditer(r'<c r="A(\d+)"[^>]*?><v>(\d+)</v></c>', sx))
     for v in ("-1.1e11", "-inf", "inf", "nan", "1e-300"):
         m = rows[len(rows) // 2]
         out.append(Case("traps", f"a Timesheet date of {v}",
                         replace_parts(data, {ts: (sx[:m.start(2)] + v + sx[m.end(2):]).encode()})))
     out.append(Case("traps", "Timesheet saved as UTF-16 without a BOM",
-                    replace_parts(data, {ts: sx.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16-le")})))
+                    replace_parts(data, {ts: sx.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16-le")}),
+                    expect=(2, "UTF-16")))
     codes = part(data, parts.tables["Codes"]).decode()
     out.append(Case("traps", "Codes table renamed CodesOld",
-                    replace_parts(data, {parts.tables["Codes"]: codes.replace('"Codes"', '"CodesOld"').encode()})))
+                    replace_parts(data, {parts.tables["Codes"]: codes.replace('"Codes"', '"CodesOld"').encode()}),
+                    expect=(2, "Codes")))
     cs = parts.table_sheet["Codes"]
     d, f = cs.rsplit("/", 1)
-    out.append(Case("traps", "the Lists sheet's links lost", replace_parts(data, {f"{d}/_rels/{f}.rels": None})))
+    out.append(Case("traps", "the Lists sheet's links lost", replace_parts(data, {f"{d}/_rels/{f}.rels": None}),
+                    expect=(2, "Lists")))
     out.append(Case("traps", "Members and Staff sheets with one name",
                     replace_parts(data, {parts.workbook: part(data, parts.workbook).decode()
-                                         .replace('name="Members"', 'name="Staff"', 1).encode()})))
+                                         .replace('name="Members"', 'name="Staff"', 1).encode()}),
+                    expect=(2, "two sheets")))
     cols = re.findall(r"<tableColumn [^>]*?(?:/>|>.*?</tableColumn>)", tt, re.S)
     out.append(Case("traps", "Timesheet table one column short of its range",
-                    replace_parts(data, {parts.tables["Timesheet"]: tt.replace(cols[3], "", 1).encode()})))
-    out.append(Case("traps", "no [Content_Types].xml", replace_parts(data, {"[Content_Types].xml": None})))
-    out.append(Case("traps", "malformed docProps/app.xml", replace_parts(data, {"docProps/app.xml": b"<Properties><x></Properties>"})))
-    out.append(Case("traps", "an unclosed row", replace_parts(data, {ts: sx.replace("</row>", "", 1).encode()})))
+                    replace_parts(data, {parts.tables["Timesheet"]: tt.replace(cols[3], "", 1).encode()}),
+                    expect=(2, "Timesheet table lists")))
+    out.append(Case("traps", "no [Content_Types].xml", replace_parts(data, {"[Content_Types].xml": None}),
+                    expect=(2, "[Content_Types].xml")))
+    out.append(Case("traps", "malformed docProps/app.xml", replace_parts(data, {"docProps/app.xml": b"<Properties><x></Properties>"}),
+                    expect=(2, "docProps/app.xml")))
+    out.append(Case("traps", "an unclosed row", replace_parts(data, {ts: sx.replace("</row>", "", 1).encode()}),
+                    expect=(2, "not well-formed")))
     out.append(Case("traps", "a boolean cell holding text",
                     replace_parts(data, {ts: re.sub(r'<c r="(B\d+)"[^>]*?(/>|>.*?</c>)',
-                                                    r'<c r="\1" t="b"><v>Quixote</v></c>', sx, count=1).encode()})))
+                                                    r'<c r="\1" t="b"><v>Quixote</v></c>', sx, count=1).encode()}),
+                    expect=(2, "true/false")))
     out.append(Case("traps", "a Codes rate of inf", _codes_rate(data, parts, "inf")))
-    out.append(Case("traps", "a Codes rate of 1e300", _codes_rate(data, parts, "1e300")))
-    out.append(Case("traps", "minutes of 1e-300", _column_value(data, parts, "Minutes", "1e-300")))
-    out.append(Case("traps", "a FIFO named clinic.xlsx", None, "fifo"))
+    out.append(Case("traps", "a Codes rate of 1e300", _codes_rate(data, parts, "1e300"),
+                    expect=(0, "$0.00")))
+    out.append(Case("traps", "minutes of 1e-300", _column_value(data, parts, "Minutes", "1e-300"),
+                    expect=(0, "0 claim lines")))
+    out.append(Case("traps", "a FIFO named clinic.xlsx", None, "fifo", expect=(2, "not a regular file")))
     out.append(Case("traps", "table ref A0", replace_parts(data, {parts.tables["Timesheet"]: re.sub(
-        r' ref="[^"]*"', ' ref="A0"', tt, count=1).encode()})))
+        r' ref="[^"]*"', ' ref="A0"', tt, count=1).encode()}), expect=(2, "Timesheet table has no valid range")))
     return out
 
 
@@ -498,6 +513,13 @@ def run_case(case: Case, folder: Path, python: str = sys.executable) -> Outcome:
     if "MemoryError" in stderr or "memory allocation" in stderr:
         code = "memory"
     ok, why = judge(code, stdout, stderr, out)
+    if ok and case.expect:
+        want, words = case.expect
+        said = stderr if want == 2 else stdout
+        if code != want or words not in said:
+            ok, why = False, f"expected exit {want} saying {words!r}"
+    if ok and "Quixote" in stdout + stderr:
+        ok, why = False, "a cell's content was shown"
     return Outcome(case, code, ok, why, stdout, stderr)
 
 
@@ -583,6 +605,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--show", action="store_true", help="list every failing case")
+    ap.add_argument("--all", action="store_true", help="list every case with what it printed")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -591,11 +614,11 @@ def main(argv=None):
         cases = make_cases(data, args.seed, {"zip": per, "xml": per, "structure": per, "cells": per})
         outcomes = run_cases(cases, root / "cases", args.workers)
     print(summary(outcomes))
-    if args.show:
+    if args.show or args.all:
         for o in outcomes:
-            if not o.ok:
-                last = (o.stderr.strip().splitlines() or [""])[-1][:160]
-                print(f"  [{o.case.category}] {o.case.name}: {o.why} | {last}")
+            if args.all or not o.ok:
+                last = (o.stderr.strip().splitlines() or o.stdout.strip().splitlines() or [""])[-1][:220]
+                print(f"  [{o.case.category}] {o.case.name}: exit {o.code} {o.why or 'ok'} | {last}")
     return 0
 
 
