@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from .. import contract as C
 from ..data import Columns, Table
-from .package import MAX_COL, MAX_ROW, Package, WorkbookError, rels_path, resolve
+from .package import MAX_COL, MAX_ROW, Package, WorkbookError, is_xml_part, rels_path, resolve
 
 REL_OFFICE_DOC = "/officeDocument"
 REL_WORKSHEET = "/worksheet"
@@ -172,6 +172,7 @@ def read_structure(pkg: Package) -> Structure:
             raise WorkbookError(pkg.path, "is not an Excel workbook: it has no workbook part "
                                           "(xl/workbook.xml)")
     root = _xml(pkg, wb_part)
+    check_names(pkg, root, wb_part)
     wb_rels = _rels(pkg, wb_part)
     sheets, names, sheet_els = [], [], []
     for el in root.iter():
@@ -198,6 +199,13 @@ def read_structure(pkg: Package) -> Structure:
         rid = attr(el, "id")
         if rid not in wb_rels:
             raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} has lost its link to its part")
+    for el, sh in zip(sheet_els, sheets):
+        typ, target = wb_rels[attr(el, "id")]
+        kind = typ.rsplit("/", 1)[-1].lower()
+        if sh.part is None and target and pkg.has(target) \
+                and kind not in _need_type(pkg, types, target, f"sheet {sh.name!r}").lower():
+            raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} is linked as a {kind} but its "
+                                          f"part {target} is not one")
     tables = {}
     for sh in sheets:
         if sh.part is None:
@@ -205,11 +213,11 @@ def read_structure(pkg: Package) -> Structure:
         if not pkg.has(sh.part):
             raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} is listed but its part "
                                           f"{sh.part} is missing")
-        if "worksheet" not in _need_type(pkg, types, sh.part, f"sheet {sh.name!r}"):
+        if "worksheet" not in _need_type(pkg, types, sh.part, f"sheet {sh.name!r}").lower():
             raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} is linked as a worksheet but "
                                           f"its part {sh.part} is not one")
         sheet_rels = _rels(pkg, sh.part)
-        missing = sorted(pkg.scan(sh.part).rids - set(sheet_rels))
+        missing = sorted(pkg.scan(sh.part).rids - rel_ids(pkg, sh.part))
         if missing:
             raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} refers to {len(missing)} "
                                           "link(s) (tables, drawings) that its relationships part lacks")
@@ -225,6 +233,41 @@ def read_structure(pkg: Package) -> Structure:
                 raise WorkbookError(pkg.path, f"is damaged: two tables are named {t.name!r}")
             tables[t.name] = t
     return Structure(wb_part, sheets, names, tables)
+
+
+def rel_ids(pkg: Package, part: str) -> set:
+    """Every relationship id of a part (external links too)."""
+    rp = rels_path(part)
+    if not pkg.has(rp):
+        return set()
+    return {el.get("Id") for el in _xml(pkg, rp) if local(el.tag) == "Relationship"}
+
+
+def check_links(pkg: Package):
+    """Every r:id an XML part uses (images, charts, tables) is in its relationships part."""
+    for name in pkg.infos:
+        if not is_xml_part(name) or name.endswith(".rels"):
+            continue
+        rids = pkg.scan(name).rids
+        if rids and rids - rel_ids(pkg, name):
+            raise WorkbookError(pkg.path, f"is damaged: part {name} refers to links (images, charts, "
+                                          "tables) that its relationships part lacks")
+
+
+def check_names(pkg: Package, root, part: str):
+    """Attribute and element names as SpreadsheetML writes them (camelCase, lower first):
+    a part whose names lost their case is one Excel and other readers refuse."""
+    for el in root.iter():
+        tag = local(el.tag)
+        if el.tag.startswith("{") and "spreadsheetml" not in el.tag:
+            continue
+        if tag[:1].isupper():
+            raise WorkbookError(pkg.path, f"is damaged: part {part} has an element Excel does not know "
+                                          f"({tag[:40]!r})")
+        for k in el.attrib:
+            if not k.startswith("{") and k[:1].isupper():
+                raise WorkbookError(pkg.path, f"is damaged: part {part} has an attribute Excel does not "
+                                              f"know ({k[:40]!r})")
 
 
 def content_types(pkg: Package) -> tuple:
@@ -257,6 +300,10 @@ def _table_info(pkg: Package, part: str, sheet: SheetInfo, rid: str) -> TableInf
     name = root.get("displayName") or root.get("name") or part
     if local(root.tag) != "table":
         raise WorkbookError(pkg.path, f"is damaged: table part {part} holds no table")
+    check_names(pkg, root, part)
+    for el in root.iter():
+        if local(el.tag) == "tableColumn" and (not el.get("id") or el.get("name") is None):
+            raise WorkbookError(pkg.path, f"is damaged: a column of the {name} table has no id or name")
     try:
         ref = parse_ref(root.get("ref") or "")
     except ValueError:
@@ -447,6 +494,7 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
     with Package(path) as pkg:
         st = read_structure(pkg)      # what the package is (a workbook at all) comes first
         pkg.check_all_xml()
+        check_links(pkg)
         sheet_names = {s.name for s in st.sheets}
         for name in required:
             t = st.tables.get(name)
