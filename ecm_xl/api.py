@@ -33,11 +33,13 @@ from . import contract as C
 from .batch import BatchItem, BatchReport, batch_close, find_workbooks
 from .data import CloseResult, Table
 from .engine import close_month, fill_codes, gc_paused
-from .files import default_output, same_file, write_csv
+from .files import (CSV, WORKBOOK, X12, default_output, extends_workbook, guard_output, has_bytes, is_claims_csv,
+                    is_closed_copy, is_x12_of, same_file, write_csv)
 from . import values as V
 from .intake import _PLAIN_NUMBER, InputError, clean_value, match_columns, parse_month, read_export, table_rows  # noqa: F401 (the API's face)
 from .profile import as_profile, fold, load_profile
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
+from .setting_checks import setting_problem
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
 from .xlsx.package import OutputError, Package, atomic_write, output_error
@@ -67,6 +69,10 @@ def _shipped_templates():
     yield resources.files("ecm_xl").joinpath("templates", TEMPLATE_NAME)
     from .template import template_path
     yield template_path()
+
+
+class SettingError(ValueError):
+    """A Setup value that can't be right (an NPI whose check digit fails, ...): one line."""
 
 
 def setting_value(name: str, value):
@@ -100,14 +106,15 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
         new_workbook("October.xlsx", month="2026-10", staff="staff.csv",
                      settings={"BillingNPI": "1234567893", "TaxID": "123456789"})
     """
-    out = Path(out)
-    if out.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise InputError(out, "must end in .xlsx")
-    if out.exists() and not overwrite:
-        raise InputError(out, "already exists: choose another name, or remove it first")
+    out = guard_output(out, WORKBOOK, force=overwrite,
+                       source=[s for s in (staff, members) if isinstance(s, (str, os.PathLike))])
     if not out.parent.exists():
         raise InputError(out, f"can't be written: folder {out.parent} does not exist")
-    values = {setting_name(k): setting_value(setting_name(k), v) for k, v in (settings or {}).items()}
+    typed = {setting_name(k): v for k, v in (settings or {}).items()}
+    bad = [p for name, v in typed.items() if (p := setting_problem(name, v))]
+    if bad:   # in the words the close and the 837P export use
+        raise SettingError("; ".join(bad) + "; nothing was written")
+    values = {name: setting_value(name, v) for name, v in typed.items()}
     if month is not None:
         values["BillingMonth"] = parse_month(month)
     staff_rows = table_rows(staff, C.STAFF_HEADERS, required=("Staff ID", "Staff Type"), prefer=C.STAFF)[0] \
@@ -136,7 +143,8 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
 # ---------------------------------------------------------------------------
 # fill
 # ---------------------------------------------------------------------------
-def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = None) -> FillReport:
+def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = None,
+                  force: bool = False) -> FillReport:
     """Append time entries (a CSV/xlsx export, or a list of dicts) to the Timesheet table.
 
     Columns are matched to the Timesheet headers ignoring case, spacing and
@@ -144,12 +152,16 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     Start and End) are required. Blank HCPCS/modifier cells are derived from
     the staff type, service and contact (R5, `engine.fill_codes`). Nothing is
     judged here: every row is appended, and the close says what can't bill.
-    The workbook is updated atomically (or written to `out`).
+    The workbook is updated atomically (or written to `out`, which may replace
+    only an earlier fill of the same workbook, unless `force`).
 
         fill_workbook("October.xlsx", "export.csv")
     """
     prof = as_profile(profile)
     path = Path(path)
+    if out is not None and not same_file(out, path):
+        guard_output(out, WORKBOOK, force=force, own=lambda p: extends_workbook(p, path),
+                     source=[path] + ([entries] if isinstance(entries, (str, os.PathLike)) else []))
     pkg = Package(path)      # read once: the rows are appended to the very workbook checked here
     try:
         wb = read_workbook(pkg, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
@@ -191,13 +203,15 @@ def close_result(wb, *, month=None, profile=None, close_date=None) -> CloseResul
 
 
 def close_workbook(path, out=None, *, month=None, in_place: bool = False, profile=None,
-                   close_date: dt.date | None = None) -> CloseReport:
+                   close_date: dt.date | None = None, force: bool = False) -> CloseReport:
     """Run the engine and write Summary, Claim and Exceptions into a copy of the workbook.
 
     The copy is `out`, by default `<name>.closed.xlsx` beside the input; the
     input is never written unless `in_place`. Closing a closed workbook again
     replaces the three tables and gives the same result. `month` ('2026-10')
     overrides Setup's billing month; `close_date` (default today) dates R13.
+    An existing `out` is replaced only when it is this workbook's closed copy
+    (`<name>.closed.xlsx`), or with `force`.
 
         report = close_workbook("October.xlsx")
         report.result.totals.units, report.out
@@ -213,6 +227,7 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
         if same_file(dst, path):
             raise InputError(path, "would be overwritten: the output is the workbook itself "
                                    "(use --in-place to update it)")
+        guard_output(dst, WORKBOOK, force=force, own=lambda p: is_closed_copy(p, path))
     if not dst.parent.exists():
         raise InputError(dst, f"can't be written: folder {dst.parent} does not exist")
     month_date = parse_month(month)
@@ -232,17 +247,94 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
 # ---------------------------------------------------------------------------
 # export (one closed workbook)
 # ---------------------------------------------------------------------------
-def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None):
-    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports)."""
-    from .exports import export_workbook as _export
-    kw = {"control_number": control_number} if control_number is not None and fmt == "x12" else {}
-    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, **kw)
+def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None,
+                    created=None, resend: bool = False, payer_claims=None, ledger=None, invoice: bool = False,
+                    wait: float = 60.0, force: bool = False):
+    """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports).
+
+    An 837P, and a CSV with `invoice=True`, is what a plan receives: it
+    follows the workbook's Submissions record (originals, replacements, voids;
+    unchanged claims left out unless `resend`) and adds to it, updating the
+    workbook in place (exports.send_workbook, returns a SendReport). A plain
+    CSV only writes the file (returns an ExportSummary).
+
+    An existing `out` is replaced only when it is an earlier export of the same
+    kind for the same billing NPI, or with `force`.
+    """
+    from .exports import export_workbook as _export, send_workbook
+
+    def own(p):
+        npi = V.text(read_workbook(path, required=(), tables=()).setup.get("BillingNPI"))
+        return (is_x12_of if fmt == "x12" else is_claims_csv)(p, npi)
+    if fmt in ("x12", "csv"):
+        guard_output(out, X12 if fmt == "x12" else CSV, force=force, own=own, source=path)
+    _not_part_of_a_month(path)
+    if fmt == "x12" or invoice:
+        return send_workbook(path, fmt, out, profile=as_profile(profile), close_date=close_date, created=created,
+                             resend=resend, payer_claims=payer_claims, control_number=control_number,
+                             ledger=ledger, wait=wait)
+    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date)
+
+
+def _not_part_of_a_month(path) -> None:
+    """A copy `batch` closed as part of a clinic-month holds the whole month: exporting it
+    alone would send that month from each copy. Say where the month is exported from."""
+    from .clinic_month import BILLED_WITH
+    from .exports import ExportError
+    try:
+        wb = read_workbook(path, required=(), tables=(C.EXCEPTIONS,))
+    except WorkbookError:
+        return          # the export says what is wrong with the file
+    for r in wb.tables.get(C.EXCEPTIONS, ()).rows if C.EXCEPTIONS in wb.tables else ():
+        reason = V.text(r.get("Reason"))
+        if V.text(r.get("Rule")) == "R2" and reason.startswith(BILLED_WITH):
+            others = reason[len(BILLED_WITH):].split(" (", 1)[0]
+            raise ExportError(f"{Path(path).name}: was billed as one month with {others}: send that month from "
+                              "the batch's claims.837 or claims.csv (ecm-xl batch ... --format x12), or merge "
+                              "the workbooks (ecm-xl merge) and close and export the merged one")
+
+
+# ---------------------------------------------------------------------------
+# merge (several workbooks of one clinic-month into one)
+# ---------------------------------------------------------------------------
+def merge_workbooks(inputs, out, *, profile=None, force: bool = False):
+    """Merge workbooks of one clinic-month (same billing NPI, month and health plan)
+    into `out`: every row kept, rosters that disagree refused (see ecm_xl.merge).
+
+        merge_workbooks(["Team A.xlsx", "Team B.xlsx"], "October.xlsx").text()
+    """
+    from .merge import merge_workbooks as _merge
+    return _merge(inputs, out, profile=profile, force=force)
+
+
+# ---------------------------------------------------------------------------
+# template
+# ---------------------------------------------------------------------------
+def template_workbook(out, *, profile=None, force: bool = False) -> Path:
+    """Write the blank template for `profile` to `out`. An existing file is replaced
+    only when it already is that blank template (nothing to lose), or with `force`."""
+    from .template import build_template, template_bytes
+    prof = as_profile(profile)
+    guard_output(out, WORKBOOK, force=force, own=lambda p: has_bytes(template_bytes(prof))(p))
+    return build_template(out, prof)
 
 
 # ---------------------------------------------------------------------------
 # demo
 # ---------------------------------------------------------------------------
-def demo(dir="ecm-xl-demo", *, seed: int | None = None, close_date: dt.date | None = None) -> DemoReport:
+def _is_demo_workbook(path, closed=False) -> bool:
+    """A workbook the demo made: its provider is the demo's made-up clinic."""
+    from .files import _tables_of
+    if closed and not is_closed_copy(path):
+        return False
+    if _tables_of(path) is None:
+        return False
+    name = V.text(read_workbook(path, required=(), tables=()).setup.get("ProviderName"))
+    return name.endswith("(demo data)")
+
+
+def demo(dir="ecm-xl-demo", *, seed: int | None = None, close_date: dt.date | None = None,
+         force: bool = False) -> DemoReport:
     """Make a realistic sample month, fill it like a clinic, close it, export it.
 
     Writes into `dir`: the rosters and the time entries as CSV (what a clinic
@@ -258,21 +350,35 @@ def demo(dir="ecm-xl-demo", *, seed: int | None = None, close_date: dt.date | No
     month = D.make_month(D.DEMO_SEED if seed is None else seed)
     close_date = close_date or D.DEMO_CLOSE_DATE
     d = Path(dir)
-    d.mkdir(parents=True, exist_ok=True)
+    if d.exists() and not d.is_dir():
+        raise InputError(d, "is a file, not a folder: nothing was written")
     tag = f"{month.month:%Y-%m}"
     staff_csv, members_csv, entries_csv = d / "staff.csv", d / "members.csv", d / f"timesheet_entries_{tag}.csv"
+    workbook = d / f"ECM_Timesheet_{tag}.xlsx"
+    outputs = {"csv": f"claims_{tag}.csv", "x12": f"claims_{tag}.837"}
+    # Every file is checked before any is written: an earlier demo's files are replaced, nothing else.
+    from .files import first_line_is
+    for target, kind, own in (
+            (staff_csv, CSV, lambda p: first_line_is(p, C.STAFF_HEADERS)),
+            (members_csv, CSV, lambda p: first_line_is(p, C.MEMBER_HEADERS)),
+            (entries_csv, CSV, lambda p: first_line_is(p, C.TIMESHEET_HEADERS)),
+            (workbook, WORKBOOK, _is_demo_workbook),
+            (default_output(workbook), WORKBOOK, lambda p: _is_demo_workbook(p, closed=True)),
+            (d / outputs["csv"], CSV, lambda p: is_claims_csv(p, month.settings["BillingNPI"])),
+            (d / outputs["x12"], X12, lambda p: is_x12_of(p, month.settings["BillingNPI"]))):
+        guard_output(target, kind, force=force, own=own)
+    d.mkdir(parents=True, exist_ok=True)
     _write_plain_csv(staff_csv, C.STAFF_HEADERS, month.staff)
     _write_plain_csv(members_csv, C.MEMBER_HEADERS, month.members)
     _write_plain_csv(entries_csv, C.TIMESHEET_HEADERS, month.entries)
-    workbook = d / f"ECM_Timesheet_{tag}.xlsx"
     settings = {k: v for k, v in month.settings.items() if k != "BillingMonth"}
     new_workbook(workbook, month=month.month, staff=staff_csv, members=members_csv, settings=settings,
                  overwrite=True)
     fill = fill_workbook(workbook, entries_csv)
-    closed = close_workbook(workbook, close_date=close_date)
+    closed = close_workbook(workbook, close_date=close_date, force=True)
     exports, messages = {}, {}
     from .exports import ExportError, export_results
-    for fmt, name in (("csv", f"claims_{tag}.csv"), ("x12", f"claims_{tag}.837")):
+    for fmt, name in outputs.items():
         try:
             export_results([closed.result], fmt, d / name)
             exports[fmt] = str(d / name)
@@ -296,6 +402,8 @@ def _write_plain_csv(path: Path, headers, rows) -> None:
 
 
 __all__ = ["new_workbook", "fill_workbook", "close_workbook", "batch_close", "export_workbook", "demo",
-           "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport", "InputError",
+           "template_workbook", "merge_workbooks",
+           "SettingError", "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport",
+           "InputError",
            "WorkbookError", "default_output", "find_workbooks", "read_export", "table_rows", "parse_month",
            "write_named_cells", "close_result", "month_words", "rule_counts"]

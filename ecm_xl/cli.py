@@ -91,6 +91,8 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date (type 2026-11-30)") from None
 
 
+force_option = click.option("--force", is_flag=True,
+                            help="Replace an existing output file even if it is not this command's earlier output.")
 profile_option = click.option("--profile", metavar="NAME|FILE.toml",
                               help="Plan profile: a shipped id or a .toml file (default: the shipped CHPIV / Health Net one).")
 
@@ -109,6 +111,7 @@ def main(ctx, debug):
       ecm-xl fill October.xlsx --entries timesheet_export.csv
       ecm-xl close October.xlsx           -> October.closed.xlsx
       ecm-xl batch inbox/ -o out/         close a folder of clinic workbooks
+      ecm-xl merge A.xlsx B.xlsx -o October.xlsx   one workbook from a month kept in several
     """
     ctx.obj = {"debug": debug}
 
@@ -160,23 +163,25 @@ def new(ctx, out, month, staff, members, sets, force, profile):
 @click.option("--sheet", metavar="NAME", help="The sheet of an xlsx entries file to read.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
               help="Write the filled workbook here instead of updating WORKBOOK.")
+@force_option
 @profile_option
 @click.pass_context
-def fill(ctx, workbook, entries, sheet, out, profile):
+def fill(ctx, workbook, entries, sheet, out, force, profile):
     """Add time entries to the Timesheet table.
 
     Columns are matched by header, ignoring case and spacing; Date, Staff ID,
     Member ID, Service, Contact and Minutes (or Start and End) are required.
     Blank HCPCS and modifier cells are filled from the code table (R5). Every
     row is added: the close decides what bills. WORKBOOK is updated in place
-    (safely, all or nothing) unless -o is given.
+    (safely, all or nothing) unless -o is given; -o replaces only an earlier
+    fill of the same workbook (or any file with --force).
 
     \b
     Example:
       ecm-xl fill October.xlsx --entries timesheet_export.csv
     """
     with _errors(ctx):
-        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet)
+        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force)
         click.echo(r.text())
 
 
@@ -189,14 +194,17 @@ def fill(ctx, workbook, entries, sheet, out, profile):
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month instead of Setup's billing month.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
               help="Date the close as this day for the filing-limit check (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def close(ctx, workbook, out, in_place, month, close_date, profile):
+def close(ctx, workbook, out, in_place, month, close_date, force, profile):
     """Close the month: Summary, Claim and Exceptions.
 
     The results go into a copy, <name>.closed.xlsx beside the workbook; the
     workbook itself is never changed unless --in-place is given. Closing a
     closed copy again replaces the three tables and gives the same result.
+    An existing output is replaced only when it is this workbook's closed copy
+    (or with --force).
 
     \b
     Example:
@@ -205,7 +213,7 @@ def close(ctx, workbook, out, in_place, month, close_date, profile):
     """
     with _errors(ctx):
         r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
-                               close_date=close_date)
+                               close_date=close_date, force=force)
         click.echo(r.text())
 
 
@@ -222,15 +230,22 @@ def close(ctx, workbook, out, in_place, month, close_date, profile):
               help="Interchange control number of the 837P (with --format x12).")
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month in every workbook.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the closes (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, profile):
+def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, force, profile):
     """Close every workbook in a folder or glob.
 
     One bad workbook never stops the others: each file gets a row in
     OUT_DIR/batch_report.csv (status ok / bad file / failed, with the reason),
     and OUT_DIR/claims.csv holds every claim line with its source file. Exits 1
     when some file failed.
+
+    Workbooks with the same billing NPI, billing month and health plan (one
+    per care team, site or staff member) are billed as ONE month: each
+    member's time summed across them before rounding, one claim per member.
+    Each closed copy shows the whole month's claims and its own rows'
+    Exceptions; rosters that disagree are named with both files.
 
     \b
     Example:
@@ -247,7 +262,8 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
             progress = lambda done, total: bar.update(1)  # noqa: E731
         try:
             r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
-                                profile=profile, close_date=close_date, control_number=control_number)
+                                profile=profile, close_date=close_date, control_number=control_number,
+                                force=force)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
@@ -258,12 +274,44 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
 
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="WORKBOOK...", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="The merged workbook to write.")
+@force_option
+@profile_option
+@click.pass_context
+def merge(ctx, inputs, out, force, profile):
+    """Merge several workbooks of one clinic-month into one workbook.
+
+    For a clinic whose care teams, sites or staff each keep a workbook for the
+    same month. Every workbook must name the same billing NPI, billing month and
+    health plan on Setup and agree on its other settings, staff, members, rates
+    and activities; otherwise nothing is written and the message names each
+    disagreement and the files. The first workbook is the base: the others' rows
+    are added after its own, new staff and members are added, and its Summary,
+    Claim and Exceptions are emptied (close the merged workbook next). Every
+    timesheet row and minute of the inputs is in the merged workbook (R14); the
+    inputs are never changed.
+
+    \b
+    Example:
+      ecm-xl merge "Team A.xlsx" "Team B.xlsx" -o October.xlsx
+      ecm-xl close October.xlsx
+    """
+    with _errors(ctx):
+        r = api.merge_workbooks(list(inputs), out, profile=profile, force=force)
+        click.echo(r.text())
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
 @click.argument("dir", default="ecm-xl-demo", type=click.Path(file_okay=False), metavar="[DIR]")
 @click.option("--seed", type=int, help="Make a different sample month (default: the same one every time).")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD",
               help="Date the close as this day (default 2026-11-30, so the result never changes).")
+@force_option
 @click.pass_context
-def demo(ctx, dir, seed, close_date):
+def demo(ctx, dir, seed, close_date, force):
     """Build, fill and close a realistic sample month.
 
     About 40 members, six staff of both types and several hundred time entries
@@ -278,7 +326,7 @@ def demo(ctx, dir, seed, close_date):
       ecm-xl demo /tmp/ecm-demo
     """
     with _errors(ctx):
-        r = api.demo(dir, seed=seed, close_date=close_date)
+        r = api.demo(dir, seed=seed, close_date=close_date, force=force)
         click.echo(r.text())
 
 
@@ -287,36 +335,73 @@ def demo(ctx, dir, seed, close_date):
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv"]), help="x12 (837P) or csv.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="File to write.")
+@click.option("--invoice", is_flag=True,
+              help="csv only: the CSV is sent to the plan as an invoice, so it follows and adds to the record "
+                   "like an 837P (two more columns: Frequency, Payer Claim Number).")
+@click.option("--resend", is_flag=True, help="Send again the claims sent before and unchanged since.")
+@click.option("--payer-claim", "payer_claims", multiple=True, metavar="CLAIMID=NUMBER",
+              help="The payer's claim number for a replacement or void (REF*F8), when no posted 835 gives it. "
+                   "Repeatable.")
+@click.option("--created", metavar="YYYY-MM-DD[THH:MM]",
+              help="Date (and time) the 837P is made, for a reproducible file; default now.")
 @click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
-              help="Interchange control number of the 837P (x12 only).")
+              help="Interchange control number of the 837P; default the submitter's next one. "
+                   "A number used before is refused.")
+@click.option("--ledger", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The submitter's control number counter (default $ECM_XL_LEDGER, else a file in your "
+                   "user data folder; see docs/exports.md).")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the re-check (R13); default today.")
+@force_option
 @profile_option
 @click.pass_context
-def export(ctx, workbook, fmt, out, control_number, close_date, profile):
+def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, control_number, ledger, close_date,
+           force, profile):
     """Export claim lines as an 837P file or CSV.
 
     The workbook must be closed, and its Claim sheet must still match its
-    timesheet (close it again after any change).
+    timesheet (close it again after any change). An 837P (and a CSV with
+    --invoice) follows the workbook's Submissions record and adds to it, in
+    WORKBOOK itself: a claim never sent goes as an original, one changed since
+    it was sent as a replacement, one no longer billed as a void, and one
+    sent and unchanged not again (unless --resend). A replacement or void
+    needs the payer's claim number (from the posted 835, or --payer-claim);
+    without it the claim is held back. Exits 1 when a claim was held back.
 
     \b
     Example:
-      ecm-xl export October.closed.xlsx --format x12 -o october.837 --control-number 7
+      ecm-xl export October.closed.xlsx --format x12 -o october.837
+      ecm-xl export October.closed.xlsx --format x12 -o october-2.837 --payer-claim E2610ABC=HN123456
       ecm-xl export October.closed.xlsx --format csv -o october_claims.csv
     """
+    if invoice and fmt != "csv":
+        raise click.BadParameter("--invoice is for --format csv (an 837P is always recorded)", param_hint="--invoice")
+    plain = fmt == "csv" and not invoice
+    if plain and (resend or payer_claims or created or control_number or ledger):
+        raise click.BadParameter("--resend, --payer-claim, --created, --control-number and --ledger are for "
+                                 "an 837P or a CSV --invoice", param_hint="--format csv")
     with _errors(ctx):
-        s = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
-                                close_date=close_date)
-        click.echo(f"Exported {s.claims:,} claims, {s.lines:,} claim lines, {s.units:,} units, "
-                   f"${s.charge:,.2f} -> {s.path}")
+        r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
+                                close_date=close_date, created=created, resend=resend,
+                                payer_claims=list(payer_claims), ledger=ledger, invoice=invoice, force=force)
+        if plain:
+            click.echo(f"Exported {r.claims:,} claims, {r.lines:,} claim lines, {r.units:,} units, "
+                       f"${r.charge:,.2f} -> {r.path}")
+            return
+        click.echo(r.text())
+        if r.held:
+            ctx.exit(EXIT_SOME_FAILED)
 
 
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("out", metavar="OUT.xlsx", type=click.Path(dir_okay=False))
+@force_option
 @profile_option
 @click.pass_context
-def template(ctx, out, profile):
+def template(ctx, out, force, profile):
     """Write the blank workbook template to OUT.xlsx.
+
+    An existing file is replaced only when it is the same blank template (or with --force).
 
     \b
     Example:
@@ -325,10 +410,9 @@ def template(ctx, out, profile):
     """
     with _errors(ctx):
         from .profile import load_profile
-        from .template import build_template
         prof = load_profile(profile)
         with _names_output(out):
-            path = build_template(out, prof)
+            path = api.template_workbook(out, profile=prof, force=force)
         click.echo(f"Wrote {path} ({prof.id} {prof.version})")
 
 
@@ -339,13 +423,14 @@ def template(ctx, out, profile):
               help="Write a macro-enabled .xlsm (Windows needs it to Import Functions =ECM_CODE / =ECM_UNITS).")
 @click.option("--lite", is_flag=True,
               help="For xlwings Lite instead: write ECM_Timesheet.xlsx, main.py and requirements.txt to paste into Lite.")
+@force_option
 @profile_option
 @click.pass_context
-def init(ctx, folder, xlsm, lite, profile):
+def init(ctx, folder, xlsm, lite, force, profile):
     """Write ECM_Timesheet.xlsx and ECM_Timesheet.py into DIR for the desktop xlwings add-in.
 
     Then open the workbook in Excel, fill it in, and click xlwings > Run main:
-    the month closes inside the workbook. Nothing is overwritten. See docs/excel.md.
+    the month closes inside the workbook. Nothing is overwritten (unless --force). See docs/excel.md.
 
     With --lite, write the workbook plus main.py and requirements.txt for
     xlwings Lite (no Python on the PC): paste each file into the Lite editor's
@@ -361,14 +446,14 @@ def init(ctx, folder, xlsm, lite, profile):
             if xlsm:
                 raise click.UsageError("--lite writes an .xlsx (Lite needs no macros): leave out --xlsm")
             from .lite_bundle import write_lite_files
-            book, main_py, reqs = write_lite_files(folder, profile=profile)
+            book, main_py, reqs = write_lite_files(folder, profile=profile, force=force)
             click.echo(f"Wrote {book}\nWrote {main_py}\nWrote {reqs}\n"
                        f"Open {book.name} in Excel, open the xlwings Lite pane, paste {main_py.name} into its "
                        f"main.py tab and {reqs.name} into its requirements.txt tab, then run Monthly close.")
             return
         from .excel_init import init_project
         with _names_output(os.path.join(folder, "ECM_Timesheet.xlsm" if xlsm else "ECM_Timesheet.xlsx")):
-            book, script = init_project(folder, profile=profile, macro_enabled=xlsm)
+            book, script = init_project(folder, profile=profile, macro_enabled=xlsm, force=force)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
 

@@ -63,6 +63,19 @@ NUMBER_FORMATS = {
     EXCEPTIONS: {"Date": DATE_FORMAT, "Minutes": "0", "Row": "0"},
 }
 
+# -- records of the billing cycle (SPEC §5) -------------------------------------
+# Kept with the month, on their own sheets; a close copies them along and never
+# rewrites them. Rows are only ever added: the newest row of a Claim ID wins.
+SUBMISSIONS = "Submissions"
+SUBMISSION_HEADERS = ("Claim ID", "Member ID", "Month", "Lines", "Units", "Charge", "Fingerprint",
+                      "Frequency", "Payer Claim Number", "File", "Interchange Control Number", "Sent",
+                      "Status", "Note")
+RECORD_TABLES = {SUBMISSIONS: SUBMISSION_HEADERS}
+DATETIME_FORMAT = "m/d/yyyy h:mm"
+NUMBER_FORMATS[SUBMISSIONS] = {"Month": MONTH_FORMAT, "Units": "0", "Charge": MONEY_FORMAT, "Frequency": "0",
+                               "Interchange Control Number": "@", "Payer Claim Number": "@",
+                               "Sent": DATETIME_FORMAT}
+
 
 # -- Setup --------------------------------------------------------------------
 class Setting(NamedTuple):
@@ -95,5 +108,7 @@ SETTINGS = (
     Setting("ReceiverID", "Receiver ID", "text", "The receiver's ID for the 837P envelope.", True),
     Setting("PayerName", "Payer name", "text", "The payer named on the claims.", True),
     Setting("PayerID", "Payer ID", "text", "The payer's ID for the 837P.", True),
+    Setting("Taxonomy", "Billing provider taxonomy", "text",
+            "Optional: your 10-character provider taxonomy code (e.g. 251S00000X), if the plan asks for it."),
 )
 SETTING_NAMES = tuple(s.name for s in SETTINGS)

@@ -55,7 +55,21 @@ def claim_id(billing_npi: str, month: dt.date, member_id: str) -> str:
 
 
 def source_rows_text(rows) -> str:
-    """Timesheet rows as '5-7, 12': every billed unit traced to its time."""
+    """Timesheet rows as '5-7, 12': every billed unit traced to its time.
+
+    In a month billed from several workbooks (clinic_month), another
+    workbook's rows come as (file name, row) and are named: '5-7; B.xlsx: 3'."""
+    own = [r for r in rows if isinstance(r, int)]
+    other = {}
+    for r in rows:
+        if not isinstance(r, int):
+            other.setdefault(r[0], []).append(r[1])
+    if not other:
+        return _ranges(own)
+    return "; ".join(([_ranges(own)] if own else []) + [f"{k}: {_ranges(v)}" for k, v in sorted(other.items())])
+
+
+def _ranges(rows) -> str:
     rows = sorted(rows)
     parts, i = [], 0
     while i < len(rows):

@@ -10,7 +10,7 @@ workbook.xml, its relationships and [Content_Types].xml change. The .py file
 carries the name of the workbook, which is what the add-in's "Run main"
 button imports before calling main().
 
-Nothing is overwritten: an existing file is an InitError (one line).
+Nothing is overwritten unless asked (force): an existing file is an InitError (one line).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class InitError(ValueError):
 
 
 def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_STEM,
-                 macro_enabled: bool = False) -> list:
+                 macro_enabled: bool = False, force: bool = False) -> list:
     """Write `<stem>.xlsx` (or .xlsm) and `<stem>.py` into `folder`; return both paths.
 
     `template`: the xlsx to start from (default: the template `ecm-xl new`
@@ -66,7 +66,7 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
     folder = Path(folder)
     book = folder / f"{stem}.{'xlsm' if macro_enabled else 'xlsx'}"
     script = folder / f"{stem}.py"
-    prepare_folder(folder, (book, script))
+    prepare_folder(folder, (book, script), force=force)
     src = _template_file(folder, template, profile)
     try:
         add_conf_sheet(src, book, CONF, macro_enabled=macro_enabled)
@@ -77,11 +77,17 @@ def init_project(folder, *, template=None, profile=None, stem: str = WORKBOOK_ST
     return [book, script]
 
 
-def prepare_folder(folder: Path, paths) -> None:
-    """Refuse if any of `paths` exists (nothing is overwritten); make `folder` if missing."""
-    for p in paths:
-        if p.exists():
-            raise InitError(f"{p}: already exists; nothing was written (move it away or pick another folder)")
+def prepare_folder(folder: Path, paths, force: bool = False) -> None:
+    """Refuse if any of `paths` exists (nothing is overwritten unless `force`), or is
+    named for another kind of file (files.guard_output); make `folder` if missing."""
+    from .files import EXTENSIONS, TEXT, WORKBOOK, guard_output
+    from .intake import InputError
+    for p in paths:   # all checked before any is written
+        kind = WORKBOOK if Path(p).suffix.lower() in EXTENSIONS[WORKBOOK] else TEXT
+        try:
+            guard_output(p, kind, force=force)
+        except InputError as exc:
+            raise InitError(str(exc)) from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

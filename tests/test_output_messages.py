@@ -95,7 +95,8 @@ def test_a_locked_output_says_which_file_and_what_to_do(closed, tmp_path, comman
         args = ("fill", book, "--entries", entries)
     else:
         target = tmp_path / "claims.csv"
-        target.write_text("the last export\n")
+        from ecm_xl import contract as C
+        target.write_text(",".join(C.CLAIM_HEADERS) + "\n")    # the last export (ours, so it may be replaced)
         args = ("export", book, "--format", "csv", "-o", target, "--close-date", CLOSE_DATE)
     before = target.read_bytes()
     with unwritable(target):
@@ -160,10 +161,10 @@ def test_batch_goes_on_and_names_the_copy_it_could_not_write(closed, tmp_path):
     out.mkdir()
     for name in ("A.xlsx", "B.xlsx"):
         (inbox / name).write_bytes(closed.read_bytes())
-    (out / "B.closed.xlsx").write_bytes(b"held open")
+    (out / "B.closed.xlsx").write_bytes(closed.read_bytes())     # an earlier batch's copy, held open
     with unwritable(out / "B.closed.xlsx"):
         r = run("batch", inbox, "-o", out, "--workers", "1", "--close-date", CLOSE_DATE)
     assert r.exit_code == 1
     assert f"  failed: B.closed.xlsx {LOCKED}" in r.output
     assert (out / "A.closed.xlsx").exists()
-    assert (out / "B.closed.xlsx").read_bytes() == b"held open"
+    assert (out / "B.closed.xlsx").read_bytes() == closed.read_bytes()

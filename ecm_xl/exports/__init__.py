@@ -3,9 +3,14 @@
 The writers (`x12_837p`, `claims_csv`) are pure; this module adds the file
 side: atomic writes and reading a closed workbook back.
 
-    from ecm_xl.exports import export_results, export_workbook
+    from ecm_xl.exports import export_results, export_workbook, send_workbook
     export_results([result], "x12", "october.837", control_number=7)
     export_workbook("October.xlsx", "csv", "october.csv")
+    send_workbook("October.closed.xlsx", "x12", "october.837")   # what the record says is due, recorded
+
+`export_results` and `export_workbook` write a file and nothing else;
+`send_workbook` (exports.send) is the export a plan receives: it follows and
+adds to the workbook's Submissions record (SPEC §5).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ FORMATS = ("x12", "csv")
 
 __all__ = ["ExportError", "ExportSummary", "FORMATS", "MAX_LINES", "check_ready", "check_setup",
            "claims_csv", "default_created", "export_results", "export_text", "export_workbook",
-           "split_claim", "workbook_result", "x12_837p"]
+           "split_claim", "workbook_result", "x12_837p", "send_workbook", "SendReport"]
 
 
 class ExportSummary(NamedTuple):
@@ -141,3 +146,6 @@ def export_workbook(path, fmt: str, out_path, *, profile: Profile | None = None,
     if fmt == "x12":  # names the workbook in errors; a CSV of one workbook needs no Source File column
         kw.setdefault("sources", [os.path.basename(os.fspath(path))])
     return export_results([result], fmt, out_path, profile=profile, **kw)
+
+
+from .send import SendReport, send_workbook  # noqa: E402  (send imports workbook_result from here)

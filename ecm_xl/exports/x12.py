@@ -41,7 +41,7 @@ from typing import Iterable
 from .. import contract as C
 from ..data import ClaimLine, CloseResult, Setup
 from ..profile import Profile, load_profile
-from ..values import npi_is_valid
+from ..setting_checks import PARSED, STATES, digits, phone, setting_problem
 
 VERSION = "005010X222A1"
 MAX_LINES = 50        # 2400 loop repeat in 005010X222A1
@@ -50,14 +50,7 @@ FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}
 
 SEGMENT, ELEMENT, COMPONENT, REPETITION = "~", "*", ":", "^"
 
-# US states, DC, territories and military mail codes (a subscriber's N402 is
-# checked against this list by validators).
-STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
-    "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI FM MH PW AA AE AP".split())
-
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")   # without its dot
-_PO_BOX = re.compile(r"\bP\.?\s*O\.?\s*BOX\b|\bPOST\s+OFFICE\s+BOX\b", re.I)
 _SETUP_FIELDS = {"ProviderName": "provider_name", "BillingNPI": "billing_npi",
                  "TaxID": "tax_id", "HealthPlan": "health_plan"}
 
@@ -83,10 +76,6 @@ def amount(value: float) -> str:
     return "0" if s in ("", "-0") else s
 
 
-def digits(value) -> str:
-    return "".join(ch for ch in str(value or "") if ch.isdigit())
-
-
 def setting(setup: Setup, name: str) -> str:
     """A Setup value by its defined name (contract.SETTINGS), as text."""
     if name in _SETUP_FIELDS:
@@ -99,11 +88,6 @@ def setting(setup: Setup, name: str) -> str:
 def diagnosis_code(dx: str) -> str:
     """An ICD-10-CM code as the 837P carries it: no dot, upper case."""
     return (dx or "").replace(".", "").replace(" ", "").upper()
-
-
-def phone(value) -> str:
-    d = digits(value)
-    return d[1:] if len(d) == 11 and d.startswith("1") else d
 
 
 # ---------------------------------------------------------------------------
@@ -121,25 +105,10 @@ def check_setup(setup: Setup) -> list[str]:
     for s in C.SETTINGS:
         if s.required_for_837 and not setting(setup, s.name):
             out.append(f"{s.name} is blank")
-    npi = setting(setup, "BillingNPI")
-    if npi and not npi_is_valid(npi):
-        out.append(f"BillingNPI {npi} fails the NPI check digit" if re.fullmatch(r"\d{10}", npi)
-                   else f"BillingNPI {npi} is not 10 digits")
-    tax = setting(setup, "TaxID").replace("-", "")
-    if tax and not re.fullmatch(r"\d{9}", tax):
-        out.append(f"TaxID {tax} is not 9 digits")
-    addr = setting(setup, "ProviderAddress")
-    if addr and _PO_BOX.search(addr):
-        out.append("ProviderAddress is a PO box; the billing provider needs a street address")
-    state = setting(setup, "ProviderState").upper()
-    if state and state not in STATES:
-        out.append(f"ProviderState {state} is not a two-letter US state code")
-    zip_ = setting(setup, "ProviderZip")
-    if zip_ and len(digits(zip_)) != 9:
-        out.append(f"ProviderZip {zip_} must be the 9-digit ZIP+4 for the billing provider")
-    tel = setting(setup, "ContactPhone")
-    if tel and len(phone(tel)) != 10:
-        out.append(f"ContactPhone {tel} is not a 10-digit phone number")
+    for s in C.SETTINGS:   # the checks `ecm-xl new --set` and the close make, in the same words
+        problem = setting_problem(s.name, setting(setup, s.name)) if s.name not in PARSED else None
+        if problem:
+            out.append(problem)
     for name in ("SubmitterID", "ReceiverID"):
         v = setting(setup, name)
         if v and not (2 <= len(v) <= 15 and clean(v, 15) == v.upper()):

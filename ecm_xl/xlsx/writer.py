@@ -11,6 +11,9 @@ Cells are written as numbers, booleans or inline strings; text that starts
 with '=' is a string cell, which Excel never evaluates. Dates become Excel
 serial numbers in the cell style of the table's first data row for that
 column (the template gives row 2 of each output table its number format).
+A written row whose wrapping cells (Exceptions `Reason`) need more than one
+line stores its height (see heights.py); rows a table grows into get the
+first data row's cell styles.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from decimal import Decimal
 from itertools import compress, repeat
 from operator import attrgetter, is_, itemgetter
 
+from .heights import DEFAULT_WIDTH, WrapStyles, column_widths, row_height, wrapped_lines
 from .package import Package, WorkbookError, write_package
 from .reader import TableInfo, col_letters, col_number, format_ref, parse_ref, read_structure, setup_cells
 
@@ -594,6 +598,57 @@ def _owned_sheet(pkg, sheets: dict, part: str) -> SheetXml:
     return sheets[part]
 
 
+_HEIGHT_ATTRS = re.compile(r"""\s(?:ht|customHeight)\s*=\s*(["']).*?\1""")
+
+
+def _with_height(row: Row, height) -> Row:
+    """The row with its stored height set to `height` points (None: no stored height)."""
+    end = row.raw.index(">")
+    head, rest = row.raw[:end], row.raw[end + 1:]
+    closed = head.endswith("/")
+    head = _HEIGHT_ATTRS.sub("", head[:-1] if closed else head)
+    if height:
+        head += f' ht="{height:g}" customHeight="1"'
+    attrs = head[head.index("row") + 3:]
+    return Row(row.num, attrs, head + ("/>" if closed else ">") + rest, row.span)
+
+
+def _set_heights(sheet: SheetXml, rows: list, columns: list, wraps: WrapStyles, top: int, bottom: int):
+    """Store on each written row the height its wrapping cells need (see heights.py).
+
+    columns: (column number, index into each row's values or None, cell style).
+    A row whose text fits one line gets no stored height (an old one is removed).
+    Only tables with a wrapping column are touched.
+    """
+    widths = None
+    wrapping = []
+    for col, idx, style in columns:
+        w = wraps.get(style)
+        if idx is not None and w is not None:
+            if widths is None:
+                widths = column_widths(sheet.head)
+            wrapping.append((idx, widths.get(col, DEFAULT_WIDTH), w[0], w[1]))
+    if not wrapping:
+        return
+    want = {}
+    for k, values in enumerate(rows):
+        h = 0.0
+        for idx, width, size, indent in wrapping:
+            v = values[idx]
+            if v is not None and v != "":
+                lines = wrapped_lines(v, width, size, indent)
+                if lines > 1:
+                    h = max(h, row_height(lines, size))
+        if h:
+            want[top + k] = h
+    out = sheet.rows
+    for i, row in enumerate(out):
+        if top <= row.num <= bottom:
+            h = want.get(row.num)
+            if h or "ht=" in row.raw[:row.raw.index(">")]:
+                out[i] = _with_height(row, h)
+
+
 # -- public ------------------------------------------------------------------------
 def owned_parts(src, table_names) -> set:
     """The zip parts a write of these tables may change; all others are copied as they are."""
@@ -619,6 +674,7 @@ def write_tables(src, dst, tables: dict) -> None:
         pkg.check_all_xml()
         st = read_structure(pkg)
         sheets, parts = {}, {}
+        wraps = None
         for name, (headers, rows) in tables.items():
             t = _writable_table(src, st, name, "to write the results to")
             cmap = _column_map(t, headers)
@@ -679,6 +735,10 @@ def write_tables(src, dst, tables: dict) -> None:
                 return out
 
             sheet.replace_rows(top, max(old_bottom, new_bottom), build, fresh)
+            if wraps is None:
+                wraps = WrapStyles.of(pkg, st.workbook_part)
+            _set_heights(sheet, rows, [(c, i, col_styles[j]) for j, (c, i) in enumerate(zip(cols, cmap))],
+                         wraps, top, max(old_bottom, new_bottom))
             parts[t.part] = _update_table_part(pkg.read_xml(t.part), t, new_bottom)
         for part, sheet in sheets.items():
             used = sheet.used_range()
@@ -782,8 +842,10 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
 
     Blank table rows are reused first; the table, its autoFilter and the data
     validations / conditional formats that reach the table's old end grow with
-    it. Calculated columns get their formula, and each new cell the style of
-    the table's first data row. Returns the Excel row numbers written.
+    it. Calculated columns get their formula. Every cell of a row the table
+    grows into gets the style of the table's first data row (borders and
+    alignment too, not only a number format left on the blank cells below);
+    reused rows keep theirs. Returns the Excel row numbers written.
     """
     with Package(src) as pkg:
         pkg.check_all_xml()
@@ -822,16 +884,22 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
             existing = parsed.get(num, {})
             sn = str(num)
             out = []
+            grown = num > old_bottom
             for col in cols:
                 h = header_of[col]
                 old = existing.get(col)
-                style = _style(old[0]) if old is not None else styles.get(col, 0)
+                # a row the table grows into looks like its first data row, as in Excel;
+                # rows already in the table keep their own cell styles
+                if old is not None and not (grown and styles.get(col)):
+                    style = _style(old[0])
+                else:
+                    style = styles.get(col, 0)
                 head = f'<c r="{letters[col]}{sn}" s="{style}"' if style else f'<c r="{letters[col]}{sn}"'
                 if h in values:
                     x = value_xml(head, style, values[h])
                 elif (col, num) in formulas:
                     x = f"{head}>{formulas[col, num]}</c>"
-                elif old is not None:
+                elif old is not None and (not grown or old[1]):
                     x = old[2]                   # a formula or a styled blank already there
                 else:
                     x = value_xml(head, style, None)

@@ -90,7 +90,7 @@ def test_init_never_overwrites(project, template):
     with pytest.raises(InitError) as e:
         init_project(book.parent, template=template)
     assert str(e.value).endswith("ECM_Timesheet.xlsx: already exists; nothing was written "
-                                 "(move it away or pick another folder)")
+                                 "(choose another name, or add --force to replace it)")
     assert "\n" not in str(e.value)
 
 
