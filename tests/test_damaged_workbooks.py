@@ -38,6 +38,7 @@ def traps(demo):
 def close(tmp_path, data: bytes):
     src = tmp_path / "clinic.xlsx"
     src.write_bytes(data)
+    (tmp_path / "out.xlsx").unlink(missing_ok=True)        # each close here is of another input
     r = CliRunner().invoke(main, ["close", str(src), "-o", str(tmp_path / "out.xlsx"), "--close-date", "2026-11-30"])
     return r, tmp_path / "out.xlsx"
 
