@@ -130,7 +130,8 @@ def _differences(listings, facts):
 def _conflict_text(kind, key, diffs, names) -> str:
     parts = []
     for field, values in diffs:
-        shown = " and ".join(f"{names[i]} (row {row}: {_say(field, v)})" for i, row, v in values)
+        sheet = C.STAFF if kind == "Staff" else C.MEMBERS
+        shown = " and ".join(f"{names[i]} ({sheet} row {row}: {_say(field, v)})" for i, row, v in values)
         parts.append(f"{'the name' if field == 'name' else field} differs: {shown}")
     return f"{kind} {key} is listed differently in " + " and ".join(
         dict.fromkeys(names[i] for _, values in diffs for i, _, _ in values)) + ": " + "; ".join(parts)

@@ -146,7 +146,8 @@ def test_a_member_listed_differently_is_named_with_both_files_and_not_billed(tmp
         exc = exceptions(tmp_path / "out" / name)
         held = [reason for r_, rule, reason in exc if r_ == row and rule == "R10"]
         assert held, exc
-        assert "A.xlsx" in held[0] and "B.xlsx" in held[0] and "10/15/2026" in held[0]
+        assert "A.xlsx (Members row 2: 1/1/2026 to open)" in held[0]
+        assert "B.xlsx (Members row 2: 1/1/2026 to 10/15/2026)" in held[0]
         roster = [reason for _, rule, reason in exc if rule == "R10" and "Members sheets" not in reason]
         assert any("Eligible" in x or "eligibility" in x for x in roster)
 
