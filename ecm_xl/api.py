@@ -320,6 +320,38 @@ def template_workbook(out, *, profile=None, force: bool = False) -> Path:
 
 
 # ---------------------------------------------------------------------------
+# remit and status: the billing cycle after the close (SPEC §5)
+# ---------------------------------------------------------------------------
+def post_remittance(workbooks, era, out=None, *, posted: dt.datetime | None = None,
+                    as_of: dt.date | None = None, profile=None, force: bool = False):
+    """Post a plan's X12 835 to the claims of one or more closed workbooks.
+
+    The 835 is validated with pyx12 (a bad one raises EraError, one line naming
+    the file). Claims match by Claim ID across all the workbooks, lines by code,
+    modifiers and units; each workbook whose claims the 835 names gets its
+    Remittance and Status tables written (in place, or to `out` for one
+    workbook; it may replace only an earlier copy of the same workbook unless
+    `force`). 835 claims no workbook has are reported as 'not ours'.
+
+        report = post_remittance(["October.closed.xlsx"], "remit_1205.835")
+        print(report.text())
+    """
+    from .remittance import post_remittance as _post
+    return _post(workbooks, era, out, posted=posted, as_of=as_of, profile=profile, force=force)
+
+
+def claim_status(workbooks, out=None, *, as_of: dt.date | None = None, write: bool = True, profile=None,
+                 force: bool = False):
+    """Per claim: sent, paid, denied or waiting; days since sent; days left to file (R13);
+    the next step, pointing at the rows to fix. Writes the Status table unless write=False.
+
+        print(claim_status("October.closed.xlsx", as_of=dt.date(2026, 12, 15)).text())
+    """
+    from .remittance import workbook_status
+    return workbook_status(workbooks, out, as_of=as_of, write=write, profile=profile, force=force)
+
+
+# ---------------------------------------------------------------------------
 # demo
 # ---------------------------------------------------------------------------
 def _is_demo_workbook(path, closed=False) -> bool:
@@ -402,7 +434,7 @@ def _write_plain_csv(path: Path, headers, rows) -> None:
 
 
 __all__ = ["new_workbook", "fill_workbook", "close_workbook", "batch_close", "export_workbook", "demo",
-           "template_workbook", "merge_workbooks",
+           "template_workbook", "merge_workbooks", "post_remittance", "claim_status",
            "SettingError", "NewReport", "FillReport", "CloseReport", "BatchItem", "BatchReport", "DemoReport",
            "InputError",
            "WorkbookError", "default_output", "find_workbooks", "read_export", "table_rows", "parse_month",

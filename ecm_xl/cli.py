@@ -112,6 +112,8 @@ def main(ctx, debug):
       ecm-xl close October.xlsx           -> October.closed.xlsx
       ecm-xl batch inbox/ -o out/         close a folder of clinic workbooks
       ecm-xl merge A.xlsx B.xlsx -o October.xlsx   one workbook from a month kept in several
+      ecm-xl remit October.closed.xlsx --era remit.835    post the plan's payment
+      ecm-xl status October.closed.xlsx   what is left to do per claim
     """
     ctx.obj = {"debug": debug}
 
@@ -390,6 +392,70 @@ def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, cont
         click.echo(r.text())
         if r.held:
             ctx.exit(EXIT_SOME_FAILED)
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("workbooks", nargs=-1, required=True, metavar="WORKBOOK...",
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--era", required=True, type=click.Path(exists=True, dir_okay=False), metavar="FILE.835",
+              help="The plan's X12 835 remittance (005010X221A1).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="Write the posted workbook here instead of updating WORKBOOK (one workbook only).")
+@click.option("--as-of", callback=_date, metavar="YYYY-MM-DD",
+              help="Count days on the Status sheet from this day (default today).")
+@force_option
+@profile_option
+@click.pass_context
+def remit(ctx, workbooks, era, out, as_of, force, profile):
+    """Post the plan's 835 remittance: what was paid, denied and why.
+
+    Claims are matched by Claim ID across every WORKBOOK given, lines by code,
+    modifiers and units. Each workbook whose claims the 835 names gets a
+    Remittance sheet (status, amounts, the payer's claim number and every
+    adjustment with its meaning) and a fresh Status sheet; it is updated in
+    place (safely, all or nothing) unless -o is given. Claims in the 835 that
+    no workbook has are listed as "not ours". Posting the same 835 again
+    replaces its rows.
+
+    \b
+    Example:
+      ecm-xl remit October.closed.xlsx --era remit_20261205.835
+      ecm-xl remit Team_A.closed.xlsx Team_B.closed.xlsx --era remit_20261205.835
+    """
+    with _errors(ctx):
+        r = api.post_remittance(list(workbooks), era, out, as_of=as_of, profile=profile, force=force)
+        click.echo(r.text())
+
+
+# ---------------------------------------------------------------------------
+@main.command(context_settings=CONTEXT)
+@click.argument("workbooks", nargs=-1, required=True, metavar="WORKBOOK...",
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="OUT.xlsx",
+              help="Write the Status sheet into this copy instead of WORKBOOK (one workbook only).")
+@click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Count days from this day (default today).")
+@click.option("--no-write", is_flag=True, help="Only print; leave the workbooks as they are.")
+@force_option
+@profile_option
+@click.pass_context
+def status(ctx, workbooks, out, as_of, no_write, force, profile):
+    """What is left to do for each claim: sent, paid, denied or waiting, and the next step.
+
+    Per claim: days since it was sent, days left before the plan's filing
+    limit (R13: counted from the last day of the month of service), and the
+    next step: send, wait, resend, fix and replace (with the Timesheet or
+    Members rows to fix), appeal, or none. The Status sheet of each workbook
+    is rewritten (in place unless -o or --no-write).
+
+    \b
+    Example:
+      ecm-xl status October.closed.xlsx
+      ecm-xl status *.closed.xlsx --no-write --as-of 2026-12-15
+    """
+    with _errors(ctx):
+        r = api.claim_status(list(workbooks), out, as_of=as_of, write=not no_write, profile=profile, force=force)
+        click.echo(r.text())
 
 
 # ---------------------------------------------------------------------------

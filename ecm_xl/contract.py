@@ -52,15 +52,37 @@ EXCEPTION_HEADERS = ("Row", "Date", "Staff ID", "Member ID", "Minutes", "Severit
                      "Rule", "Reason", "Sheet", "Column")
 OUTPUT_TABLES = {SUMMARY: SUMMARY_HEADERS, CLAIM: CLAIM_HEADERS, EXCEPTIONS: EXCEPTION_HEADERS}
 
+# -- the billing cycle after the close (SPEC §5): what was paid, what is left ----
+REMITTANCE = "Remittance"
+STATUS = "Status"
+REMITTANCE_HEADERS = ("Claim ID", "Payer Claim Number", "Claim Status", "Billed", "Paid",
+                      "Patient Responsibility", "Line", "HCPCS", "Modifier 1", "Modifier 2", "Units",
+                      "Adjustment Group", "Adjustment Code", "Adjustment Amount", "Remark Codes",
+                      "Meaning", "ERA File", "Payment Date", "Check or EFT", "Posted")
+STATUS_HEADERS = ("Claim ID", "Member ID", "Month", "Charge", "Status", "Sent", "Days Since Sent",
+                  "Paid", "Filing Deadline", "Days Left", "Next Step", "Why", "Rows to Fix", "As Of")
+# Tables the cycle commands write (never cleared by a close); each on its own sheet.
+CYCLE_TABLES = {REMITTANCE: REMITTANCE_HEADERS, STATUS: STATUS_HEADERS}
+CYCLE_WIDTHS = {"Claim ID": 19, "Payer Claim Number": 18, "Claim Status": 12, "Meaning": 60, "Why": 60,
+                "Next Step": 22, "Rows to Fix": 36, "ERA File": 18, "Posted": 16, "Remark Codes": 12,
+                "Check or EFT": 14, "Member ID": 12, "Status": 12, "Adjustment Group": 11,
+                "Adjustment Code": 11, "Adjustment Amount": 11, "Payment Date": 11, "Filing Deadline": 11}
+
 # Number formats the writers give each output column (Excel codes).
 DATE_FORMAT = "m/d/yyyy"
 MONTH_FORMAT = "mmm yyyy"
 MONEY_FORMAT = "#,##0.00"
+DATETIME_FORMAT = "m/d/yyyy h:mm"
 NUMBER_FORMATS = {
     SUMMARY: {"Month": MONTH_FORMAT, "Minutes": "0", "Hours": "0.00", "Units": "0", "Charge": MONEY_FORMAT},
     CLAIM: {"Date of Birth": DATE_FORMAT, "From Date": DATE_FORMAT, "To Date": DATE_FORMAT,
             "Units": "0", "Rate": MONEY_FORMAT, "Charge": MONEY_FORMAT, "Minutes": "0", "Line": "0"},
     EXCEPTIONS: {"Date": DATE_FORMAT, "Minutes": "0", "Row": "0"},
+    REMITTANCE: {"Billed": MONEY_FORMAT, "Paid": MONEY_FORMAT, "Patient Responsibility": MONEY_FORMAT,
+                 "Adjustment Amount": MONEY_FORMAT, "Line": "0", "Units": "0", "Payment Date": DATE_FORMAT,
+                 "Posted": DATETIME_FORMAT, "Payer Claim Number": "@", "Check or EFT": "@"},
+    STATUS: {"Month": MONTH_FORMAT, "Charge": MONEY_FORMAT, "Paid": MONEY_FORMAT, "Sent": DATE_FORMAT,
+             "Days Since Sent": "0", "Filing Deadline": DATE_FORMAT, "Days Left": "0", "As Of": DATE_FORMAT},
 }
 
 # -- records of the billing cycle (SPEC §5) -------------------------------------
@@ -71,7 +93,6 @@ SUBMISSION_HEADERS = ("Claim ID", "Member ID", "Month", "Lines", "Units", "Charg
                       "Frequency", "Payer Claim Number", "File", "Interchange Control Number", "Sent",
                       "Status", "Note")
 RECORD_TABLES = {SUBMISSIONS: SUBMISSION_HEADERS}
-DATETIME_FORMAT = "m/d/yyyy h:mm"
 NUMBER_FORMATS[SUBMISSIONS] = {"Month": MONTH_FORMAT, "Units": "0", "Charge": MONEY_FORMAT, "Frequency": "0",
                                "Interchange Control Number": "@", "Payer Claim Number": "@",
                                "Sent": DATETIME_FORMAT}

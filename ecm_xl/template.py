@@ -205,8 +205,9 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     summary = wb.create_sheet(C.SUMMARY)
     claim = wb.create_sheet(C.CLAIM)
     exceptions = wb.create_sheet(C.EXCEPTIONS)
-    lists = wb.create_sheet(C.LISTS)
     records = {name: wb.create_sheet(name) for name in C.RECORD_TABLES}   # what was sent (SPEC §5)
+    cycle = {name: wb.create_sheet(name) for name in C.CYCLE_TABLES}      # what was paid, what is left
+    lists = wb.create_sheet(C.LISTS)
 
     _lists_sheet(wb, lists, profile)
     _instructions_sheet(instructions, profile)
@@ -217,7 +218,7 @@ def template_workbook(profile: Profile | None = None) -> Workbook:
     _output_sheet(summary, C.SUMMARY)
     _output_sheet(claim, C.CLAIM)
     _output_sheet(exceptions, C.EXCEPTIONS)
-    for name, ws in records.items():
+    for name, ws in {**records, **cycle}.items():
         _output_sheet(ws, name)
     _summary_block(summary, profile)
     _exceptions_colours(exceptions)
@@ -631,14 +632,14 @@ def _timesheet_sheet(ws) -> None:
 
 
 def _output_sheet(ws, name: str) -> None:
-    headers = C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES[name]
+    headers = C.OUTPUT_TABLES.get(name) or C.RECORD_TABLES.get(name) or C.CYCLE_TABLES[name]
     formats = C.NUMBER_FORMATS.get(name, {})
     for col, h in enumerate(headers, start=1):
         _table_header(ws.cell(1, col, h))
         cell = ws.cell(2, col)
         cell.number_format = formats.get(h, "General")
-        cell.alignment = WRAP if h in ("Reason", "Lines", "Note") else TOP
-        ws.column_dimensions[get_column_letter(col)].width = OUTPUT_WIDTHS.get(h, 12)
+        cell.alignment = WRAP if h in ("Reason", "Lines", "Note", "Meaning", "Why", "Rows to Fix") else TOP
+        ws.column_dimensions[get_column_letter(col)].width = OUTPUT_WIDTHS.get(h) or C.CYCLE_WIDTHS.get(h, 12)
     table = Table(displayName=name, ref=f"A1:{get_column_letter(len(headers))}2")
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)]

@@ -320,3 +320,27 @@ def test_two_workers_close_a_split_month_the_same(two_teams, tmp_path):
                                     "--close-date", CLOSE_DATE.isoformat()])
     assert one.exit_code == two.exit_code == 0, two.output
     assert read_csv(tmp_path / "one" / "claims.csv") == read_csv(tmp_path / "two" / "claims.csv")
+
+
+def test_merge_stops_at_a_column_the_first_workbook_has_no_place_for(tmp_path):
+    """Team B added a 'Visit Note' column to its Timesheet table (as a clinic may); team A did not."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter, range_boundaries
+    from openpyxl.worksheet.table import TableColumn
+    a = team_workbook(tmp_path / "A.xlsx", [("10/5/2026", "C1", ANN, "ECM service", "In person", "30")])
+    b0 = team_workbook(tmp_path / "B0.xlsx", [("10/6/2026", "C2", ANN, "ECM service", "In person", "30")])
+    wb = load_workbook(b0)
+    ws = wb["Timesheet"]
+    t = ws.tables["Timesheet"]
+    c1, r1, c2, r2 = range_boundaries(t.ref)
+    ws.cell(r1, c2 + 1, "Visit Note")
+    ws.cell(r1 + 1, c2 + 1, "met at the shelter")
+    t.ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2 + 1)}{r2}"
+    t.tableColumns.append(TableColumn(id=len(t.tableColumns) + 1, name="Visit Note"))
+    if t.autoFilter is not None:
+        t.autoFilter.ref = t.ref
+    wb.save(tmp_path / "B.xlsx")
+    r = merge(a, tmp_path / "B.xlsx", "-o", tmp_path / "October.xlsx")
+    assert r.exit_code == 2
+    assert "B.xlsx's Timesheet table has data under 'Visit Note'" in r.stderr and "A.xlsx" in r.stderr
+    assert not (tmp_path / "October.xlsx").exists()

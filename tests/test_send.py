@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 import x12check as X
 from click.testing import CliRunner
-from openpyxl import load_workbook
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from x12check import claims, segments, validate
 
 from ecm_xl import api
@@ -73,17 +71,9 @@ def accepted(path) -> str:
 
 
 def add_remittance(path, rows):
-    """A Remittance table as the 835 posting writes it (COMMON headers), added with openpyxl."""
+    """Rows on the workbook's Remittance table (the template has it), as the 835 posting writes them."""
     headers = ("Claim ID", "Payer Claim Number", "Claim Status", "Billed", "Paid")
-    wb = load_workbook(path)
-    ws = wb.create_sheet("Remittance")
-    ws.append(headers)
-    for r in rows:
-        ws.append(r)
-    t = Table(displayName="Remittance", ref=f"A1:E{1 + len(rows)}")
-    t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2")
-    ws.add_table(t)
-    wb.save(path)
+    write_tables(path, path, {C.REMITTANCE: (headers, [list(r) for r in rows])})
 
 
 def drop_member_rows(path, member_id):

@@ -141,7 +141,7 @@ def test_script_writes_the_template(tmp_path, fresh_bytes):
 # -- SPEC §3: sheets and tables ------------------------------------------------------
 def test_sheets(wb):
     assert wb.sheetnames == [C.INSTRUCTIONS, C.SETUP, C.STAFF, C.MEMBERS, C.TIMESHEET, C.SUMMARY, C.CLAIM,
-                             C.EXCEPTIONS, C.LISTS, C.SUBMISSIONS]
+                             C.EXCEPTIONS, C.SUBMISSIONS, C.REMITTANCE, C.STATUS, C.LISTS]
 
 
 @pytest.mark.parametrize("name, headers", [
@@ -324,10 +324,10 @@ def test_mismatching_code_row_is_highlighted(wb):
 
 
 # -- output tables, chart -----------------------------------------------------------------------
-@pytest.mark.parametrize("name", [C.SUMMARY, C.CLAIM, C.EXCEPTIONS, C.SUBMISSIONS])
+@pytest.mark.parametrize("name", [C.SUMMARY, C.CLAIM, C.EXCEPTIONS, C.SUBMISSIONS, C.REMITTANCE, C.STATUS])
 def test_output_row_2_carries_each_columns_number_format(wb, name):
     ws, table = _table(wb, name)
-    for i, header in enumerate({**C.OUTPUT_TABLES, **C.RECORD_TABLES}[name], start=1):
+    for i, header in enumerate({**C.OUTPUT_TABLES, **C.RECORD_TABLES, **C.CYCLE_TABLES}[name], start=1):
         cell = ws.cell(2, i)
         assert cell.value is None
         assert cell.number_format == C.NUMBER_FORMATS[name].get(header, "General"), header
