@@ -319,6 +319,9 @@ _ROW_R = re.compile(rb'<row r="(\d+)"')
 _FAR_CELL = re.compile(rb'<c r="([A-Za-z]{2,}|[A-Za-z](?=\d{6}))(\d*)"')
 _ANY_ROW = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr\s*=\s*["\']([^"\']*)')
 _ANY_CELL = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["\']([A-Za-z]*)(\d*)')
+# SpreadsheetML names start lower case: an unprefixed element, or an attribute of an
+# unprefixed element, starting upper case is a damaged name (mc:Choice Requires= is prefixed).
+_ODD_NAME = re.compile(rb'<[A-Z]|<[a-z][\w.-]*\s[^<>]*?(?<=[\s"\'])[A-Z][\w.-]*\s*=\s*["\']')
 _RID = re.compile(rb' r:(?:id|embed|link|pict)="([^"]*)"')
 # A value with more than digits, sign, point and exponent; its cell's type says if that is wrong.
 # (A plain number with a 3-digit exponent is looked at too: 1e309 overflows to infinity.)
@@ -389,6 +392,10 @@ class _ScanState:
             self.max_row = max(self.max_row, self.rows)
         for m in _ODD_VALUE.finditer(text):
             _check_value(path, part, text, m)
+        odd = _ODD_NAME.search(text)
+        if odd is not None:
+            raise WorkbookError(path, f"is damaged: part {part} has an element or attribute name Excel does "
+                                      "not know (its letters' case is wrong)")
 
     def _row(self, path, part, digits: bytes):
         if not digits.isdigit() or len(digits) > 11 or not 0 < int(digits) <= MAX_ROW:
