@@ -34,10 +34,11 @@ from .batch import BatchItem, BatchReport, batch_close, find_workbooks
 from .data import CloseResult, Table
 from .engine import close_month, fill_codes, gc_paused
 from .files import (CSV, WORKBOOK, X12, default_output, extends_workbook, guard_output, has_bytes, is_claims_csv,
-                    is_closed_copy, is_x12_of, same_file, write_csv)
+                    is_closed_copy, is_x12_of, name_of, same_file, write_csv)
 from . import values as V
 from .intake import _PLAIN_NUMBER, InputError, clean_value, match_columns, parse_month, read_export, table_rows  # noqa: F401 (the API's face)
 from .profile import as_profile, fold, load_profile
+from .progress import stages
 from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words, rule_counts
 from .setting_checks import setting_problem
 from .tables import output_tables
@@ -144,7 +145,7 @@ def new_workbook(out, *, month=None, staff=None, members=None, settings=None, pr
 # fill
 # ---------------------------------------------------------------------------
 def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = None,
-                  force: bool = False) -> FillReport:
+                  force: bool = False, progress=None) -> FillReport:
     """Append time entries (a CSV/xlsx export, or a list of dicts) to the Timesheet table.
 
     Columns are matched to the Timesheet headers ignoring case, spacing and
@@ -162,6 +163,8 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     if out is not None and not same_file(out, path):
         guard_output(out, WORKBOOK, force=force, own=lambda p: extends_workbook(p, path),
                      source=[path] + ([entries] if isinstance(entries, (str, os.PathLike)) else []))
+    step = stages(progress, 3)
+    step(f"reading {name_of(entries) if isinstance(entries, (str, os.PathLike)) else 'the entries'}")
     pkg = Package(path)      # read once: the rows are appended to the very workbook checked here
     try:
         wb = read_workbook(pkg, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
@@ -177,6 +180,7 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
     if not rows:
         raise InputError(src_name, "has no time entries under its header row")
     dropped = sorted({h for r in rows for h in r} - set(writable))
+    step(f"deriving codes for {len(rows):,} entries")
     codes = fill_codes(Table(rows, 1), wb.tables[C.STAFF], prof)
     code_cols = ("HCPCS", "Modifier 1", "Modifier 2")
     if all(h in writable for h in code_cols):
@@ -186,8 +190,10 @@ def fill_workbook(path, entries, out=None, *, profile=None, sheet: str | None = 
         codes = {}
     rows = [{h: v for h, v in r.items() if h in writable} for r in rows]
     dst = Path(out) if out is not None else path
+    step(f"writing {dst.name}")
     with pkg:
         written = append_table_rows(pkg, dst, C.TIMESHEET, rows)
+    step()
     return FillReport(str(path), str(dst), written, len(codes), tuple(ignored) + tuple(dropped))
 
 
@@ -203,7 +209,7 @@ def close_result(wb, *, month=None, profile=None, close_date=None) -> CloseResul
 
 
 def close_workbook(path, out=None, *, month=None, in_place: bool = False, profile=None,
-                   close_date: dt.date | None = None, force: bool = False) -> CloseReport:
+                   close_date: dt.date | None = None, force: bool = False, progress=None) -> CloseReport:
     """Run the engine and write Summary, Claim and Exceptions into a copy of the workbook.
 
     The copy is `out`, by default `<name>.closed.xlsx` beside the input; the
@@ -231,16 +237,21 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
     if not dst.parent.exists():
         raise InputError(dst, f"can't be written: folder {dst.parent} does not exist")
     month_date = parse_month(month)
+    step = stages(progress, 3)
     with gc_paused():  # read, bill and write allocate per row and free nothing until done
         # only the tables the engine bills from: an earlier close's Summary and Claim are not parsed
         # The file is read once: the reader and the writer share the same bytes, so a save in
         # between can't pair a new timesheet with old claims. No Codes table, no close: the
         # clinic's contract rates or nothing (never the plan profile's example rates).
+        step(f"reading {path.name}")
         with Package(path) as pkg:
             wb = read_workbook(pkg, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),
                                tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+            step(f"billing {len(wb.tables[C.TIMESHEET].rows):,} timesheet rows")
             result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
+            step(f"writing {dst.name}")
             write_tables(pkg, dst, output_tables(result))
+        step()
     return CloseReport(str(path), str(dst), result, time.perf_counter() - start)
 
 
@@ -249,17 +260,18 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
 # ---------------------------------------------------------------------------
 def export_workbook(path, fmt: str, out, *, control_number: int | None = None, profile=None, close_date=None,
                     created=None, resend: bool = False, payer_claims=None, ledger=None, invoice: bool = False,
-                    wait: float = 60.0, force: bool = False):
+                    wait: float = 60.0, force: bool = False, progress=None):
     """A closed workbook's claims as an 837P ('x12') or CSV file (see ecm_xl.exports).
 
     An 837P, and a CSV with `invoice=True`, is what a plan receives: it
     follows the workbook's Submissions record (originals, replacements, voids;
     unchanged claims left out unless `resend`) and adds to it, updating the
     workbook in place (exports.send_workbook, returns a SendReport). A plain
-    CSV only writes the file (returns an ExportSummary).
+    CSV, or 'xlsx' (the claim lines for people: identifiers as text, dates as
+    dates, money as currency), only writes the file (returns an ExportSummary).
 
     An existing `out` is replaced only when it is an earlier export of the same
-    kind for the same billing NPI, or with `force`.
+    kind (for x12 and csv: for the same billing NPI), or with `force`.
     """
     from .exports import export_workbook as _export, send_workbook
 
@@ -268,12 +280,15 @@ def export_workbook(path, fmt: str, out, *, control_number: int | None = None, p
         return (is_x12_of if fmt == "x12" else is_claims_csv)(p, npi)
     if fmt in ("x12", "csv"):
         guard_output(out, X12 if fmt == "x12" else CSV, force=force, own=own, source=path)
+    elif fmt == "xlsx":
+        from .exports.claims_xlsx import is_claims_xlsx
+        guard_output(out, WORKBOOK, force=force, own=is_claims_xlsx, source=path)
     _not_part_of_a_month(path)
     if fmt == "x12" or invoice:
         return send_workbook(path, fmt, out, profile=as_profile(profile), close_date=close_date, created=created,
                              resend=resend, payer_claims=payer_claims, control_number=control_number,
-                             ledger=ledger, wait=wait)
-    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date)
+                             ledger=ledger, wait=wait, progress=progress)
+    return _export(path, fmt, out, profile=as_profile(profile), close_date=close_date, progress=progress)
 
 
 def _not_part_of_a_month(path) -> None:
@@ -297,14 +312,14 @@ def _not_part_of_a_month(path) -> None:
 # ---------------------------------------------------------------------------
 # merge (several workbooks of one clinic-month into one)
 # ---------------------------------------------------------------------------
-def merge_workbooks(inputs, out, *, profile=None, force: bool = False):
+def merge_workbooks(inputs, out, *, profile=None, force: bool = False, progress=None):
     """Merge workbooks of one clinic-month (same billing NPI, month and health plan)
     into `out`: every row kept, rosters that disagree refused (see ecm_xl.merge).
 
         merge_workbooks(["Team A.xlsx", "Team B.xlsx"], "October.xlsx").text()
     """
     from .merge import merge_workbooks as _merge
-    return _merge(inputs, out, profile=profile, force=force)
+    return _merge(inputs, out, profile=profile, force=force, progress=progress)
 
 
 # ---------------------------------------------------------------------------

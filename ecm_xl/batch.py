@@ -249,13 +249,15 @@ def _close_group(job):
 def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None = None,
                 progress: Callable | None = None, month=None, profile=None,
                 close_date: dt.date | None = None, control_number: int | None = None,
-                force: bool = False) -> BatchReport:
+                force: bool = False, created=None, ledger=None) -> BatchReport:
     """Close every workbook into `out_dir`; one bad workbook never stops the others.
 
     `paths` is a folder, a glob ("inbox/*.xlsx") or a list of paths. Writes
     `<name>.closed.xlsx` per workbook, `batch_report.csv` (one row per file)
     and `claims.csv` (every claim line, with its Source File); with
-    fmt="x12", also `claims.837` combining every closed workbook. Work is
+    fmt="x12", also `claims.837` with the claims each closed copy's Submissions
+    record says are due (exports.send.send_batch; a copy that is not ready is
+    left out, its reason in the report), recorded in each copy. Work is
     spread over `workers` processes (default: the CPU count). `progress(done,
     total)` is called as files finish.
 
@@ -297,6 +299,9 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     except OSError as exc:
         raise output_error(os.fspath(out_dir), exc) from None
     keep = fmt == "x12"
+    if keep:   # what earlier copies at these paths recorded as sent, before the close replaces them
+        from .exports.send import prior_records
+        prior = prior_records(dsts)
     prof = as_profile(profile)
 
     workers = max(1, min(workers or os.cpu_count() or 1, len(files)))
@@ -351,7 +356,6 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
     run_isolated(_call, [(fn, job, j) for j, (fn, job, _) in enumerate(jobs)], workers, on_death=died,
                  on_done=lambda j, out: out is not None and take(j, out))
     items = [r[0] for r in results]
-    _write_report(report_path, items)
     # claims.csv and the 837P: each closed workbook's lines, a combined month's lines once
     claim_groups, closes = [], []
     for j, (fn, job, ks) in enumerate(jobs):
@@ -360,29 +364,29 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
             if ok and months[j] is not None and months[j][0]:
                 claim_groups.append((" + ".join(ok), months[j][0]))
             if ok and months[j] is not None and months[j][1] is not None:
-                closes.append((" + ".join(ok), months[j][1]))
+                closes.append((" + ".join(ok), months[j][1], [k for k in ks if results[k][0].status == OK]))
         else:
             r = results[ks[0]]
             if r[0].status == OK:
                 claim_groups.append((r[0].file, r[1]))
                 if r[2] is not None:
-                    closes.append((r[0].file, r[2]))
+                    closes.append((r[0].file, r[2], ks))
     _write_claims(claims_path, claim_groups)
     export_path, export_message = None, ""
-    if fmt == "x12":
-        if closes:
-            from .exports import ExportError, export_results
-            try:
-                kw = {"control_number": control_number} if control_number is not None else {}
-                export_results([g[1] for g in closes], "x12", out_dir / BATCH_X12, profile=prof,
-                               sources=[g[0] for g in closes], **kw)
-                export_path = str(out_dir / BATCH_X12)
-            except ExportError as exc:
-                export_message = str(exc)
-        else:
-            export_message = "no workbook closed, so there is nothing to export"
+    if fmt == "x12":   # what each copy's Submissions record says is due; a copy that can't go is named
+        from .exports.send import send_batch
+        sent = send_batch([(name, [str(dsts[k]) for k in ks], result) for name, result, ks in closes],
+                          out_dir / BATCH_X12, profile=prof, created=created, ledger=ledger, prior=prior,
+                          control_number=control_number)
+        owner = {names[k]: name for name, _r, ks in closes for k in ks}
+        for n, i in enumerate(items):
+            if owner.get(i.file) in sent.outcomes:
+                status, message = sent.outcomes[owner[i.file]]
+                items[n] = i._replace(status=status, message="; ".join(m for m in (i.message, message) if m))
+        export_path, export_message = sent.path, sent.message
     elif fmt == "csv":
         export_path = str(claims_path)
+    _write_report(report_path, items)
     return BatchReport(str(out_dir), items, str(report_path), str(claims_path), export_path, export_message,
                        time.perf_counter() - start)
 

@@ -58,6 +58,47 @@ def _errors(ctx: click.Context):
         ctx.exit(EXIT_UNEXPECTED)
 
 
+QUIET = "ecm_xl.quiet"
+
+
+def _set_quiet(ctx, param, value):
+    if value:
+        ctx.meta[QUIET] = True
+
+
+def _quiet_option() -> click.Option:
+    return click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
+                        help="No progress on stderr (it shows only on a terminal anyway).")
+
+
+def _terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _progress(ctx, label: str):
+    """The API's `progress` callback for a person at a terminal: one line on stderr, redrawn
+    as work goes on ("Closing [############------------] 2/3 writing October.closed.xlsx"),
+    cleared when done. None, and so silence, when stderr is not a terminal or with --quiet."""
+    if ctx.meta.get(QUIET) or not _terminal():
+        yield None
+        return
+    drawn = False
+
+    def show(done, total, what=""):
+        nonlocal drawn
+        width = 24
+        filled = width * min(done, total) // max(total, 1)
+        click.echo(f"\r\033[K{label} [{'#' * filled}{'-' * (width - filled)}] {done:,}/{total:,} {what}".rstrip(),
+                   err=True, nl=False, color=True)
+        drawn = True
+    try:
+        yield show
+    finally:
+        if drawn:
+            click.echo("\r\033[K", err=True, nl=False, color=True)   # the result (or the error) prints on a clean line
+
+
 @contextlib.contextmanager
 def _names_output(path):
     """A failed write names `path` and what to do, not the temporary file made beside it."""
@@ -183,7 +224,9 @@ def fill(ctx, workbook, entries, sheet, out, force, profile):
       ecm-xl fill October.xlsx --entries timesheet_export.csv
     """
     with _errors(ctx):
-        r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force)
+        with _progress(ctx, "Filling") as progress:
+            r = api.fill_workbook(workbook, entries, out, profile=profile, sheet=sheet, force=force,
+                                  progress=progress)
         click.echo(r.text())
 
 
@@ -214,8 +257,9 @@ def close(ctx, workbook, out, in_place, month, close_date, force, profile):
       ecm-xl close October.closed.xlsx --in-place
     """
     with _errors(ctx):
-        r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
-                               close_date=close_date, force=force)
+        with _progress(ctx, "Closing") as progress:
+            r = api.close_workbook(workbook, out, month=month, in_place=in_place, profile=profile,
+                                   close_date=close_date, force=force, progress=progress)
         click.echo(r.text())
 
 
@@ -229,19 +273,25 @@ def close(ctx, workbook, out, in_place, month, close_date, force, profile):
 @click.option("--format", "fmt", type=click.Choice(["x12", "csv"]),
               help="Also write one combined export: x12 -> OUT_DIR/claims.837 (csv: claims.csv is it).")
 @click.option("--control-number", type=click.IntRange(min=1, max=999999999), metavar="N",
-              help="Interchange control number of the 837P (with --format x12).")
+              help="Interchange control number of the 837P (with --format x12); default the submitter's next.")
+@click.option("--created", metavar="YYYY-MM-DD[THH:MM]", help="Date (and time) the 837P is made; default now.")
+@click.option("--ledger", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The submitter's control number counter (see `ecm-xl export --help`).")
 @click.option("--month", callback=_month, metavar="YYYY-MM", help="Bill this month in every workbook.")
 @click.option("--close-date", callback=_date, metavar="YYYY-MM-DD", help="Date the closes (R13); default today.")
 @force_option
 @profile_option
 @click.pass_context
-def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date, force, profile):
+def batch(ctx, inputs, out_dir, workers, fmt, control_number, created, ledger, month, close_date, force, profile):
     """Close every workbook in a folder or glob.
 
     One bad workbook never stops the others: each file gets a row in
     OUT_DIR/batch_report.csv (status ok / bad file / failed, with the reason),
-    and OUT_DIR/claims.csv holds every claim line with its source file. Exits 1
-    when some file failed.
+    and OUT_DIR/claims.csv holds every claim line with its source file. With
+    --format x12, OUT_DIR/claims.837 holds the claims each closed copy's
+    Submissions record says are due (originals, replacements, voids), recorded
+    in that copy; a workbook that can't go is reported as not ready / held /
+    not sent, and the others still go. Exits 1 when some file failed.
 
     Workbooks with the same billing NPI, billing month and health plan (one
     per care team, site or staff member) are billed as ONE month: each
@@ -255,20 +305,10 @@ def batch(ctx, inputs, out_dir, workers, fmt, control_number, month, close_date,
       ecm-xl batch "inbox/*October*.xlsx" -o out/ --format x12
     """
     with _errors(ctx):
-        bar = None
-        progress = None
-        if sys.stderr.isatty():
-            total = len(api.find_workbooks(list(inputs)))
-            bar = click.progressbar(length=total, label="Closing", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-            progress = lambda done, total: bar.update(1)  # noqa: E731
-        try:
+        with _progress(ctx, "Closing workbooks") as progress:
             r = api.batch_close(list(inputs), out_dir, workers=workers, fmt=fmt, progress=progress, month=month,
                                 profile=profile, close_date=close_date, control_number=control_number,
-                                force=force)
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+                                created=created, ledger=ledger, force=force)
         click.echo(r.text())
         if not r.ok:
             ctx.exit(EXIT_SOME_FAILED)
@@ -301,7 +341,8 @@ def merge(ctx, inputs, out, force, profile):
       ecm-xl close October.xlsx
     """
     with _errors(ctx):
-        r = api.merge_workbooks(list(inputs), out, profile=profile, force=force)
+        with _progress(ctx, "Merging") as progress:
+            r = api.merge_workbooks(list(inputs), out, profile=profile, force=force, progress=progress)
         click.echo(r.text())
 
 
@@ -335,7 +376,8 @@ def demo(ctx, dir, seed, close_date, force):
 # ---------------------------------------------------------------------------
 @main.command(context_settings=CONTEXT)
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv"]), help="x12 (837P) or csv.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["x12", "csv", "xlsx"]),
+              help="x12 (837P); csv (for a billing system to import); xlsx (for people: IDs keep their zeros).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="File to write.")
 @click.option("--invoice", is_flag=True,
               help="csv only: the CSV is sent to the plan as an invoice, so it follows and adds to the record "
@@ -374,17 +416,20 @@ def export(ctx, workbook, fmt, out, invoice, resend, payer_claims, created, cont
       ecm-xl export October.closed.xlsx --format x12 -o october.837
       ecm-xl export October.closed.xlsx --format x12 -o october-2.837 --payer-claim E2610ABC=HN123456
       ecm-xl export October.closed.xlsx --format csv -o october_claims.csv
+      ecm-xl export October.closed.xlsx --format xlsx -o october_claims.xlsx
     """
     if invoice and fmt != "csv":
         raise click.BadParameter("--invoice is for --format csv (an 837P is always recorded)", param_hint="--invoice")
-    plain = fmt == "csv" and not invoice
+    plain = fmt in ("csv", "xlsx") and not invoice
     if plain and (resend or payer_claims or created or control_number or ledger):
         raise click.BadParameter("--resend, --payer-claim, --created, --control-number and --ledger are for "
-                                 "an 837P or a CSV --invoice", param_hint="--format csv")
+                                 "an 837P or a CSV --invoice", param_hint=f"--format {fmt}")
     with _errors(ctx):
-        r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
-                                close_date=close_date, created=created, resend=resend,
-                                payer_claims=list(payer_claims), ledger=ledger, invoice=invoice, force=force)
+        with _progress(ctx, "Exporting") as progress:
+            r = api.export_workbook(workbook, fmt, out, control_number=control_number, profile=profile,
+                                    close_date=close_date, created=created, resend=resend,
+                                    payer_claims=list(payer_claims), ledger=ledger, invoice=invoice,
+                                    force=force, progress=progress)
         if plain:
             click.echo(f"Exported {r.claims:,} claims, {r.lines:,} claim lines, {r.units:,} units, "
                        f"${r.charge:,.2f} -> {r.path}")
@@ -522,6 +567,12 @@ def init(ctx, folder, xlsm, lite, force, profile):
             book, script = init_project(folder, profile=profile, macro_enabled=xlsm, force=force)
         click.echo(f"Wrote {book}\nWrote {script}\n"
                    f"Open {book.name} in Excel, fill it in, and click xlwings > Run main.")
+
+
+# --quiet on the group and on every command (those added later too).
+main.params.append(_quiet_option())
+for _command in main.commands.values():
+    _command.params.append(_quiet_option())
 
 
 if __name__ == "__main__":  # pragma: no cover

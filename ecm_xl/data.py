@@ -14,7 +14,45 @@ from typing import NamedTuple
 ERROR = "Error"      # the row is not billed
 WARNING = "Warning"  # the row is billed, but a person should look at it
 
+# Members-sheet and Timesheet columns whose cells are a member's protected health
+# information (or free text that may be): never shown by a repr.
+PHI_COLUMNS = frozenset({"Last Name", "First Name", "Member Name", "Date of Birth", "Address", "City", "ZIP",
+                         "Diagnosis Code", "Notes"})
 
+
+def private(*hidden: str, counted: tuple = (), when=None):
+    """A record class's repr (and str) that never shows member data.
+
+    Fields in `hidden` show as <hidden> when they hold anything; fields in
+    `counted` (rows, lines, members) show how many they hold; `when(record)`,
+    if given, hides only for the records it is true for. The other fields
+    show as usual, and records inside them show their own masked repr, so
+    `print(report)` in a notebook or a log names no member.
+
+        @private("last_name", "birth_date")
+        @private("last_name", "first_name", "birth_date", "diagnosis", "address", "city", "zip")
+class Member(NamedTuple): ...
+    """
+    def shown(name, value, hide):
+        if name in counted and hasattr(value, "__len__"):
+            n = len(value)
+            word = {"members": "member", "problems": "problem", "claim_lines": "line"}.get(name, "row")
+            return f"{name}=<{n:,} {word}{'' if n == 1 else 's'}>"
+        if hide and name in hidden and value not in (None, "", (), [], {}):
+            return f"{name}=<hidden>"
+        return f"{name}={value!r}"
+
+    def decorate(cls):
+        def __repr__(self):
+            hide = when is None or when(self)
+            return f"{cls.__name__}({', '.join(shown(n, v, hide) for n, v in zip(self._fields, self))})"
+        cls.__repr__ = __repr__
+        cls.__str__ = __repr__
+        return cls
+    return decorate
+
+
+@private("reason", when=lambda p: p.column in PHI_COLUMNS)   # it may quote the cell
 class Problem(NamedTuple):
     """One thing wrong with one row (or one setting), shown on Exceptions."""
 
@@ -30,6 +68,7 @@ class Problem(NamedTuple):
     minutes: float | None = None
 
 
+@private(counted=("rows",))
 class Table(NamedTuple):
     """Rows of one sheet table, keyed by header, and where they start.
 
@@ -69,6 +108,10 @@ class Columns(Sequence):
     def __eq__(self, other):
         return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
 
+    def __repr__(self):
+        n = len(self.cells)
+        return f"Columns(headers={self.headers!r}, rows=<{n:,} row{'' if n == 1 else 's'}>)"
+
     def column(self, header) -> list:
         """Every row's cell under `header` ('' as it was read), or None for each when absent."""
         if header not in self.headers:
@@ -96,6 +139,7 @@ class EligibilitySpan(NamedTuple):
     row: int
 
 
+@private("last_name", "first_name", "birth_date", "diagnosis", "address", "city", "zip")
 class Member(NamedTuple):
     member_id: str
     last_name: str
@@ -116,6 +160,7 @@ class Member(NamedTuple):
         return ", ".join(p for p in (self.last_name, self.first_name) if p)
 
 
+@private("notes")
 class Entry(NamedTuple):
     """One timesheet row, understood."""
 
@@ -172,6 +217,7 @@ class Setup(NamedTuple):
     extra: dict = {}                       # any other named setting, as typed
 
 
+@private("member_name")
 class SummaryRow(NamedTuple):
     month: dt.date
     member_id: str
@@ -185,6 +231,7 @@ class SummaryRow(NamedTuple):
     charge: float | None
 
 
+@private("member_name", "birth_date", "diagnosis")
 class ClaimLine(NamedTuple):
     claim_id: str
     line: int
@@ -224,6 +271,7 @@ class Totals(NamedTuple):
     warnings: int
 
 
+@private(counted=("summary", "claim_lines", "problems", "members"))
 class CloseResult(NamedTuple):
     summary: list             # of SummaryRow
     claim_lines: list         # of ClaimLine

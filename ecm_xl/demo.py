@@ -34,6 +34,8 @@ import datetime as dt
 import random
 from typing import NamedTuple
 
+from .data import private
+
 
 
 DEMO_MONTH = dt.date(2026, 10, 1)
@@ -56,6 +58,7 @@ CARE_ACTIVITIES = ("Care coordination", "Comprehensive assessment", "Care plan",
 NOTES = ("", "", "", "follow-up", "left voicemail", "see case notes", "scheduled next visit", "")
 
 
+@private(counted=("staff", "members", "entries"))   # fake people, but shown like real ones
 class DemoMonth(NamedTuple):
     month: dt.date
     settings: dict        # Setup defined name -> value

@@ -36,7 +36,8 @@ from .files import WORKBOOK, guard_output, name_of, same_file
 from .intake import InputError
 from .profile import as_profile, fold
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_tables
-from .xlsx.package import atomic_write
+from .progress import stages
+from .xlsx.package import OutputError, atomic_write, output_error
 
 MERGED = (C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES)
 EMPTIED = (C.SUMMARY, C.CLAIM, C.EXCEPTIONS)
@@ -74,8 +75,9 @@ def _refuse(out, what: str):
     raise InputError(f"{name_of(out)}: not written: {what}")
 
 
-def merge_workbooks(inputs, out, *, profile=None, force: bool = False) -> MergeReport:
+def merge_workbooks(inputs, out, *, profile=None, force: bool = False, progress=None) -> MergeReport:
     """Merge workbooks of one clinic-month into `out` (see the module's doc).
+    progress(done, total, what) hears of each step (ecm_xl.progress).
 
         merge_workbooks(["Team A.xlsx", "Team B.xlsx"], "October.xlsx")
     """
@@ -88,7 +90,10 @@ def merge_workbooks(inputs, out, *, profile=None, force: bool = False) -> MergeR
             raise InputError(p, "is given twice: each workbook can be merged once")
     out = Path(out)
     guard_output(out, WORKBOOK, force=True, source=paths)     # the name and the inputs; replacing is checked below
+    step = stages(progress, 3)
+    step(f"reading {len(paths)} workbooks")
     books = [read_workbook(p) for p in paths]
+    step("checking they agree")
     names = [p.name for p in paths]
     parts = [Part(n, wb.tables[C.TIMESHEET], wb.tables[C.STAFF], wb.tables[C.MEMBERS], wb.setup,
                   wb.tables.get(C.CODES), wb.tables.get(C.ACTIVITIES)) for n, wb in zip(names, books)]
@@ -133,6 +138,7 @@ def merge_workbooks(inputs, out, *, profile=None, force: bool = False) -> MergeR
                 for t in (C.STAFF, C.MEMBERS, C.TIMESHEET)}
     guard_output(out, WORKBOOK, force=force, source=paths, own=lambda p: _holds(p, expected))
 
+    step(f"writing {out.name}")
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.merge{out.suffix}")
     try:
         atomic_write(os.fspath(tmp), lambda f: f.write(paths[0].read_bytes()))
@@ -154,8 +160,11 @@ def merge_workbooks(inputs, out, *, profile=None, force: bool = False) -> MergeR
             _refuse(out, f"the merged Timesheet would hold {rows_out:,} rows and {_n(minutes_out)} minutes, "
                          f"not the inputs' {rows_in:,} and {_n(minutes_in)}")
         os.replace(tmp, out)
+    except OSError as exc:   # the temporary copy's trouble is the output's: name the output
+        raise output_error(os.fspath(out), exc, replacing=not isinstance(exc, OutputError)) from None
     finally:
         tmp.unlink(missing_ok=True)
+    step()
     return MergeReport(str(out), tuple((n, len(m), round(sum(m.values()), 4)) for n, m in zip(names, reading.minutes)),
                        rows_out, minutes_out, len(appends[C.STAFF]), len(appends[C.MEMBERS]), tuple(settings))
 

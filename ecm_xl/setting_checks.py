@@ -33,7 +33,14 @@ def phone(value) -> str:
     return d[1:] if len(d) == 11 and d.startswith("1") else d
 
 
+def _placeholder(v, n: int) -> bool:
+    """n copies of one digit (000000000, 1111111111): typed to fill a cell, never a real number."""
+    return bool(re.fullmatch(r"(\d)\1{%d}" % (n - 1), v))
+
+
 def _npi(name, v):
+    if _placeholder(v, 10):
+        return f"{name} {v} is a placeholder, not a real NPI"
     if V.npi_is_valid(v):
         return None
     return f"{name} {v} fails the NPI check digit" if re.fullmatch(r"\d{10}", v) else f"{name} {v} is not 10 digits"
@@ -41,6 +48,8 @@ def _npi(name, v):
 
 def _tax_id(name, v):
     tax = v.replace("-", "")
+    if _placeholder(tax, 9):
+        return f"{name} {tax} is a placeholder, not a real tax ID"
     return None if re.fullmatch(r"\d{9}", tax) else f"{name} {tax} is not 9 digits"
 
 
@@ -49,6 +58,8 @@ def _state(name, v):
 
 
 def _zip9(name, v):
+    if digits(v)[:5] == "00000":
+        return f"{name} {v} is a placeholder, not a real ZIP code"
     return None if len(digits(v)) == 9 else f"{name} {v} must be the 9-digit ZIP+4 for the billing provider"
 
 
@@ -58,6 +69,12 @@ def _phone(name, v):
 
 def _street(name, v):
     return f"{name} is a PO box; the billing provider needs a street address" if _PO_BOX.search(v) else None
+
+
+def _taxonomy(name, v):
+    """A NUCC provider taxonomy code: 10 characters, 3 digits, 6 letters or digits, then X."""
+    return None if re.fullmatch(r"\d{3}[0-9A-Z]{6}X", v.strip().upper()) else \
+        f"{name} {v} is not a provider taxonomy code (10 characters, like 251S00000X)"
 
 
 def _month(name, v):
@@ -79,7 +96,7 @@ def _yes_no(name, v):
 PARSED = ("BillingMonth", "UnitMinutes", "FilingLimitDays", "ApprovalRequired")
 
 CHECKS = {"BillingNPI": _npi, "TaxID": _tax_id, "ProviderState": _state, "ProviderZip": _zip9,
-          "ContactPhone": _phone, "ProviderAddress": _street, "BillingMonth": _month,
+          "ContactPhone": _phone, "ProviderAddress": _street, "BillingMonth": _month, "Taxonomy": _taxonomy,
           "UnitMinutes": _whole, "FilingLimitDays": _whole, "ApprovalRequired": _yes_no}
 
 

@@ -207,7 +207,8 @@ def _number(value, default=0.0) -> float:
 
 
 def read_history(rows) -> dict:
-    """Claim ID -> its Submissions rows (Sent), oldest first, from table rows keyed by header."""
+    """Claim ID -> its Submissions rows (Sent), oldest first by Sent (ties in table order),
+    from table rows keyed by header."""
     out: dict = {}
     for r in rows:
         cid = _text(r.get("Claim ID"))
@@ -221,7 +222,8 @@ def read_history(rows) -> dict:
             _whole(r.get("Frequency")), _whole(r.get("Payer Claim Number")), _text(r.get("File")),
             icn.zfill(9) if icn.isdigit() else icn, _date(r.get("Sent")), _text(r.get("Status")).lower(),
             _text(r.get("Note"))))
-    return out
+    never = dt.datetime.min
+    return {cid: sorted(rows, key=lambda s: s.sent or never) for cid, rows in out.items()}  # stable: ties keep row order
 
 
 def last_sent(history: list) -> Sent | None:

@@ -132,7 +132,7 @@ OUTPUT_WIDTHS = {
     "Date of Birth": 11, "From Date": 11, "To Date": 11, "Place of Service": 9, "Rate": 9,
     "Diagnosis Code": 10, "Billing NPI": 12, "Tax ID": 11, "Source Rows": 16, "Row": 6, "Date": 11,
     "Staff ID": 9, "Severity": 9, "Rule": 6, "Reason": 70, "Sheet": 11, "Column": 14,
-    "Lines": 44, "Fingerprint": 17, "Frequency": 10, "Payer Claim Number": 18, "File": 22,
+    "Lines": 60, "Fingerprint": 17, "Frequency": 10, "Payer Claim Number": 18, "File": 22,
     "Interchange Control Number": 13, "Sent": 15, "Status": 9, "Note": 44,
 }
 
@@ -359,6 +359,9 @@ def _instructions_sheet(ws, profile: Profile) -> None:
         f"{C.SUBMISSIONS}: each time claims are sent (ecm-xl export), one row per claim: when, in which file, "
         "as an original, a replacement or a void. The next export sends only what is new or changed. "
         "Closing again keeps this record; never edit it by hand.",
+        f"{C.REMITTANCE}: what the plan paid and denied, and why in plain words, posted from its 835 file "
+        f"(ecm-xl remit). {C.STATUS}: per claim, what is left to do (wait, fix and replace, appeal) and the "
+        "rows to fix.",
         f"Units: one unit per {profile.unit_minutes} minutes of care per member, month and code, added up "
         f"across staff and rounded up once at month end; outreach is one unit per attempt.",
     ]
@@ -638,7 +641,8 @@ def _output_sheet(ws, name: str) -> None:
         _table_header(ws.cell(1, col, h))
         cell = ws.cell(2, col)
         cell.number_format = formats.get(h, "General")
-        cell.alignment = WRAP if h in ("Reason", "Lines", "Note", "Meaning", "Why", "Rows to Fix") else TOP
+        # Submissions' Lines and Note don't wrap: their rows are appended with no stored height
+        cell.alignment = WRAP if h in ("Reason", "Meaning", "Why", "Rows to Fix") else TOP
         ws.column_dimensions[get_column_letter(col)].width = OUTPUT_WIDTHS.get(h) or C.CYCLE_WIDTHS.get(h, 12)
     table = Table(displayName=name, ref=f"A1:{get_column_letter(len(headers))}2")
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)

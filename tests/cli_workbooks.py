@@ -83,3 +83,14 @@ def sheet_xml(path, sheet_name: str) -> str:
         part = target.group(1).lstrip("/")
         part = part if part.startswith("xl/") else "xl/" + part
         return z.read(part).decode()
+
+
+def ready_month(path) -> Path:
+    """A closed month (in place) whose Setup and members are ready for an 837P (x12check's data)."""
+    import x12check as X
+    path = Path(path)
+    api.new_workbook(path, month="2026-10", staff=X.STAFF, members=X.MEMBERS,
+                     settings={k: v for k, v in X.SETUP.items() if k != "BillingMonth"})
+    api.fill_workbook(path, X.TIMESHEET)
+    api.close_workbook(path, in_place=True, close_date=X.CLOSE_DATE)
+    return path

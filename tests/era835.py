@@ -58,6 +58,11 @@ class Era:
         self.check, self.paid_on, self.created, self.control = check, paid_on, created, control
         self.payee_npi, self.payer, self.method = payee_npi, payer, method
         self.claims: list[Clp] = []
+        self.plb: list = []           # (reason code, reference, amount): provider-level adjustments
+
+    def provider_adjustment(self, code, reference, amount) -> "Era":
+        self.plb.append((code, reference, amount))
+        return self
 
     def claim(self, claim_id, status, *, billed, paid, payer_claim, member_id="91000001A", patient=0.0,
               adjustments=(), lines=(), moa=(), frequency="1") -> "Era":
@@ -66,7 +71,8 @@ class Era:
         return self
 
     def total(self) -> float:
-        return round(sum(c.paid for c in self.claims), 2)
+        """BPR02: the claims' payments less the provider-level adjustments."""
+        return round(sum(c.paid for c in self.claims) - sum(a for _c, _r, a in self.plb), 2)
 
     def segments(self) -> list[str]:
         c = self.created
@@ -102,6 +108,8 @@ class Era:
                     body.append(f"DTM*472*{s.date:%Y%m%d}")
                 body += [_cas(a) for a in s.adjustments]
                 body += [f"LQ*HE*{r}" for r in s.remarks]
+        for code, ref, amount in self.plb:
+            body.append(f"PLB*{self.payee_npi}*20261231*{code}:{ref}*{_amt(amount)}")
         body.append(f"SE*{len(body) + 1}*0001")
         n = self.control
         return [

@@ -110,7 +110,9 @@ def test_batch_export_not_ready_exits_1_with_the_reason(good, tmp_path):
     inbox = make_inbox(tmp_path / "inbox", good, n_good=1, bad=False)
     r = CliRunner().invoke(main, ["batch", str(inbox), "-o", str(tmp_path / "out"), "--format", "x12"])
     assert r.exit_code == 1                  # the small workbook has no provider address: no 837P
-    assert "Export not written" in r.output
+    (row,) = read_csv(tmp_path / "out" / "batch_report.csv")
+    assert row["Status"] == "not ready" and row["Message"].startswith(f"{row['File']}: Not ready for an 837P: ProviderAddress is blank")
+    assert "not ready" in r.output
     assert not (tmp_path / "out" / "claims.837").exists()
 
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from ecm_xl.cli import main
 
-from cli_workbooks import CLOSE_DATE, small_workbook
+from cli_workbooks import CLOSE_DATE, ready_month, small_workbook
 
 LOCKED = "can't be written: it is open in Excel or read-only. Close it in Excel and run again."
 FOLDER = "is read-only or not yours to change. Write it to another folder."
@@ -168,3 +168,18 @@ def test_batch_goes_on_and_names_the_copy_it_could_not_write(closed, tmp_path):
     assert f"  failed: B.closed.xlsx {LOCKED}" in r.output
     assert (out / "A.closed.xlsx").exists()
     assert (out / "B.closed.xlsx").read_bytes() == closed.read_bytes()
+
+
+def test_an_837p_export_names_the_workbook_excel_holds(tmp_path, monkeypatch):
+    """An 837P export records what it sent in the workbook itself: with the workbook open in
+    Excel, the message names the workbook, and neither file changes."""
+    import x12check as X
+    monkeypatch.setenv("ECM_XL_LEDGER", str(tmp_path / "ledger.txt"))
+    book = ready_month(tmp_path / "Oct.xlsx")
+    before = book.read_bytes()
+    with unwritable(book):
+        r = run("export", book, "--format", "x12", "-o", tmp_path / "oct.837", "--close-date", X.CLOSE_DATE,
+                "--created", "2026-12-01")
+    assert r.exit_code == 2, r.output
+    assert one_line(r) == f"ecm-xl: Oct.xlsx {LOCKED}"
+    assert book.read_bytes() == before

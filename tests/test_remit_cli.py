@@ -245,3 +245,15 @@ def test_dash_o_replaces_only_an_earlier_copy_unless_forced(closed, tmp_path):
     r = CliRunner().invoke(main, ["remit", str(closed), "--era", str(era), "-o", str(other)])
     assert r.exit_code == 2 and "other.xlsx: already exists" in r.output and other.read_bytes() == b"PK not ours"
     assert run("remit", closed, "--era", era, "-o", other, "--force").exit_code == 0
+
+
+def test_provider_level_adjustments_are_named_not_dropped(closed, tmp_path):
+    ids = claim_ids(closed)
+    e = Era(check="EFT77")
+    e.claim(ids["91000002B"], "1", billed=60, paid=60, payer_claim="P-B", lines=[Svc("G9012", ("U8", "GQ"), 60, 60, 2)])
+    e.provider_adjustment("WO", "OVERPAY-2026-09", 25)
+    assert "BPR*I*35*" in e.text()                 # 60 paid on the claim, less 25 recouped
+    (tmp_path / "plb.835").write_text(e.text())
+    r = run("remit", closed, "--era", tmp_path / "plb.835")
+    assert r.exit_code == 0, r.output
+    assert "1 provider-level adjustment (PLB WO) of $25.00, tied to no claim" in r.output

@@ -402,3 +402,76 @@ def test_plan_claims_by_hand():
     assert plan[a].action == "held" and plan[a].frequency == "8"
     # months: a claim of another month is never voided by this close
     assert S.plan_claims({}, history, {}, members=members, months={dt.date(2026, 11, 1)}) == []
+
+
+# ---------------------------------------------------------------------------
+# batch --format x12: not all or nothing, recorded in each closed copy
+# ---------------------------------------------------------------------------
+def _report(out):
+    import csv
+    with open(out / "batch_report.csv", encoding="utf-8-sig", newline="") as f:
+        return {r["File"]: r for r in csv.DictReader(f)}
+
+
+def test_batch_sends_the_ready_workbooks_and_names_the_others(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    month_workbook(inbox / "October.xlsx")
+    month_workbook(inbox / "November.xlsx", month="2026-11",
+                   timesheet=[X.row("11/3/2026", "C1", "91000001A", minutes=60)])
+    month_workbook(inbox / "Broken.xlsx", members=X.MEMBERS[:1] + [dict(X.MEMBERS[1], **{"Diagnosis Code": "Z59"})],
+                   setup={**SETUP, "DefaultDiagnosis": "Z59", "BillingNPI": X.another_npi()})   # another clinic
+    out = tmp_path / "out"
+    batch = ("batch", inbox, "-o", out, "--format", "x12", "--workers", "1", "--close-date", X.CLOSE_DATE,
+             "--created", "2026-12-01T10:00")
+    r = run(*batch)
+    assert r.exit_code == 1, r.output
+    report = _report(out)
+    assert report["Broken.xlsx"]["Status"] == "not ready"
+    assert "Broken.xlsx: Not ready for an 837P: claims" in report["Broken.xlsx"]["Message"]
+    assert "a category with more specific codes under it" in report["Broken.xlsx"]["Message"]
+    assert report["October.xlsx"]["Status"] == report["November.xlsx"]["Status"] == "ok"
+    text = accepted(out / "claims.837")
+    assert text.count("ST*837*") == 2 and len(claims(text)) == 6         # October's 5 and November's 1
+    assert {r["File"] for r in record(out / "October.closed.xlsx")} == {"claims.837"}
+    assert len(record(out / "October.closed.xlsx")) == 5 and len(record(out / "November.closed.xlsx")) == 1
+    assert record(out / "Broken.closed.xlsx") == []
+    assert not record(inbox / "October.xlsx")                              # inputs are never written
+
+    # The same batch again into the same folder: the copies keep their record, nothing goes twice.
+    first_837 = (out / "claims.837").read_bytes()
+    again = run(*batch[:-1], "2026-12-02T10:00")
+    assert (out / "claims.837").read_bytes() == first_837
+    report = _report(out)
+    assert "5 claims not sent again, unchanged since sent 12/01/2026 10:00 in claims.837 (interchange 000000001)" \
+        in report["October.xlsx"]["Message"]
+    assert len(record(out / "October.closed.xlsx")) == 5
+    assert again.exit_code == 1 and report["Broken.xlsx"]["Status"] == "not ready"
+
+    # More time in October: that claim goes as a replacement, which waits for the payer's number.
+    api.fill_workbook(inbox / "October.xlsx", [X.row("10/31/2026", "C2", "91000003C", minutes=45)])
+    run(*batch[:-1], "2026-12-03T10:00")
+    report = _report(out)
+    assert report["October.xlsx"]["Status"] == "held"
+    assert "goes as a replacement (7), which needs the payer's claim number" in report["October.xlsx"]["Message"]
+
+
+def test_batch_records_a_month_billed_from_two_workbooks_in_both_copies(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    half = len(X.TIMESHEET) // 2
+    month_workbook(inbox / "TeamA.xlsx", timesheet=X.TIMESHEET[:half])       # one clinic-month, two care teams
+    month_workbook(inbox / "TeamB.xlsx", timesheet=X.TIMESHEET[half:])
+    out = tmp_path / "out"
+    batch = ("batch", inbox, "-o", out, "--format", "x12", "--workers", "1", "--close-date", X.CLOSE_DATE)
+    r = run(*batch, "--created", "2026-12-01T10:00")
+    assert r.exit_code == 0, r.output
+    whole = month_workbook(tmp_path / "Whole.xlsx")                          # the same month in one workbook
+    sent = claims(accepted(out / "claims.837"))
+    assert sorted(c.pcn for c in sent) == sorted(claim_ids(whole))          # each claim once
+    a, b = record(out / "TeamA.closed.xlsx"), record(out / "TeamB.closed.xlsx")
+    assert a == b and sorted(r["Claim ID"] for r in a) == sorted(claim_ids(whole))
+    again = run(*batch, "--created", "2026-12-02T10:00")
+    assert again.exit_code == 0
+    assert record(out / "TeamA.closed.xlsx") == a and claims((out / "claims.837").read_text()) == sent
+    assert "not sent again, unchanged since sent 12/01/2026 10:00" in _report(out)["TeamA.xlsx"]["Message"]

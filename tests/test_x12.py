@@ -449,7 +449,7 @@ def test_lines_without_a_diagnosis_are_refused_by_claim_id():
 def test_bad_diagnosis_code_is_refused():
     members = [dict(m, **{"Diagnosis Code": "NOT-A-CODE"}) if m["Member ID"] == "91000001A" else m for m in MEMBERS]
     message = "; ".join(check_ready(close(members=members), PROFILE))
-    assert "not an ICD-10 code" in message
+    assert "not an ICD-10-CM code" in message
 
 
 def test_members_without_an_address_are_named_by_id_not_name():

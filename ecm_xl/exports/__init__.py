@@ -22,13 +22,14 @@ from .. import contract as C
 from ..data import CloseResult
 from ..profile import Profile, load_profile
 from .claims_csv import claims_csv
+from .claims_xlsx import claims_xlsx
 from .x12 import (MAX_LINES, ExportError, check_ready, check_setup, default_created, split_claim,
                   summarize, x12_837p)
 
-FORMATS = ("x12", "csv")
+FORMATS = ("x12", "csv", "xlsx")
 
 __all__ = ["ExportError", "ExportSummary", "FORMATS", "MAX_LINES", "check_ready", "check_setup",
-           "claims_csv", "default_created", "export_results", "export_text", "export_workbook",
+           "claims_csv", "claims_xlsx", "default_created", "export_results", "export_text", "export_workbook",
            "split_claim", "workbook_result", "x12_837p", "send_workbook", "SendReport"]
 
 
@@ -56,7 +57,8 @@ def export_text(results, fmt: str, *, profile: Profile | None = None, sources=No
 
 def export_results(results, fmt: str, out_path, *, profile: Profile | None = None, sources=None,
                    **kw) -> ExportSummary:
-    """Write the closes' claims to `out_path` as 'x12' (837P) or 'csv', atomically.
+    """Write the closes' claims to `out_path` as 'x12' (837P), 'csv' (for a billing system to
+    import) or 'xlsx' (for people: claims_xlsx), atomically.
 
     Nothing is written when the closes are not ready (ExportError says why).
     For x12, kw are x12_837p's: control_number, created, adjustments, test.
@@ -64,13 +66,21 @@ def export_results(results, fmt: str, out_path, *, profile: Profile | None = Non
     'Source File' column.
     """
     results = [results] if isinstance(results, CloseResult) else list(results)
-    text = export_text(results, fmt, profile=profile, sources=sources, **kw)
+    if fmt == "xlsx":   # for people: identifiers as text, dates as dates, money as currency
+        if kw:
+            raise TypeError(f"xlsx takes no {', '.join(sorted(kw))}")
+        if os.fspath(out_path).lower().endswith((".csv", ".837", ".txt", ".x12")):
+            raise ExportError(f"{os.path.basename(os.fspath(out_path))}: an xlsx export must be named .xlsx")
+        text = None
+    else:
+        text = export_text(results, fmt, profile=profile, sources=sources, **kw)
     from ..xlsx.package import OutputError, atomic_write  # here, so the pure writers import without the file layer
 
     out_path = os.fspath(out_path)
     try:
         # X12 is ASCII by construction; the CSV carries a BOM so Excel reads names as UTF-8.
-        data = text.encode("ascii" if fmt == "x12" else "utf-8-sig")
+        data = claims_xlsx(results, source=sources) if text is None else \
+            text.encode("ascii" if fmt == "x12" else "utf-8-sig")
         atomic_write(out_path, lambda f: f.write(data))
     except OutputError as exc:   # already one line naming the file and what to do
         raise ExportError(str(exc)) from None
@@ -138,14 +148,23 @@ def workbook_result(path, *, profile: Profile | None = None, close_date=None) ->
 
 
 def export_workbook(path, fmt: str, out_path, *, profile: Profile | None = None, close_date=None,
-                    **kw) -> ExportSummary:
-    """Export a closed workbook's claims (see workbook_result) to `out_path`."""
+                    progress=None, **kw) -> ExportSummary:
+    """Export a closed workbook's claims (see workbook_result) to `out_path`.
+
+    progress(done, total, what) hears of each step (ecm_xl.progress)."""
+    from ..progress import stages
+
     if os.path.exists(out_path) and os.path.exists(path) and os.path.samefile(path, out_path):
         raise ExportError(f"{os.path.basename(os.fspath(out_path))}: the export would overwrite the workbook itself")
+    step = stages(progress, 2)
+    step(f"reading and re-checking {os.path.basename(os.fspath(path))}")
     result = workbook_result(path, profile=profile, close_date=close_date)
     if fmt == "x12":  # names the workbook in errors; a CSV of one workbook needs no Source File column
         kw.setdefault("sources", [os.path.basename(os.fspath(path))])
-    return export_results([result], fmt, out_path, profile=profile, **kw)
+    step(f"writing {len(result.claim_lines):,} claim lines to {os.path.basename(os.fspath(out_path))}")
+    summary = export_results([result], fmt, out_path, profile=profile, **kw)
+    step()
+    return summary
 
 
 from .send import SendReport, send_workbook  # noqa: E402  (send imports workbook_result from here)

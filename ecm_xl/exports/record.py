@@ -143,71 +143,90 @@ def recover(workbook) -> str:
 
     Returns '' when there was none, else one line saying what was done.
     """
-    jpath = journal_path(workbook)
+    return recover_journal(journal_path(workbook), name_of(workbook))
+
+
+def recover_journal(jpath, name: str) -> str:
+    """recover() for a journal at `jpath` (a batch keeps its journal beside its 837P)."""
+    jpath = Path(jpath)
     if not jpath.exists():
         return ""
     try:
         state = json.loads(jpath.read_text("utf-8"))
-        out, book_tmp, out_tmp = state["out"], state["workbook_tmp"], state["out_tmp"]
+        out, out_tmp, books = state["out"], state["out_tmp"], state["books"]
+        pairs = [(b["workbook"], b["tmp"], b["before"]) for b in books]
     except (OSError, ValueError, KeyError, TypeError):
         _discard(jpath)
-        return (f"{name_of(workbook)}: removed the unreadable note of an interrupted export; "
-                "nothing of it was put in place")
-    name = name_of(workbook)
+        return f"{name}: removed the unreadable note of an interrupted export; nothing of it was put in place"
     if state.get("state") != COMMITTED:
-        _discard(book_tmp, out_tmp, jpath)
+        _discard(out_tmp, *(tmp for _, tmp, _ in pairs), jpath)
         return (f"{name}: an earlier export was interrupted before it was written; "
                 f"{name_of(out)} was not made and nothing was recorded")
-    if os.path.exists(book_tmp):
-        if not os.path.exists(workbook) or file_hash(workbook) != state.get("before"):
-            _discard(book_tmp, out_tmp, jpath)
-            return (f"{name}: an interrupted export was dropped because the workbook changed since; "
-                    f"{name_of(out)} was not made and nothing was recorded")
-        os.replace(book_tmp, workbook)
+    changed = [book for book, tmp, before in pairs
+               if os.path.exists(tmp) and (not os.path.exists(book) or file_hash(book) != before)]
+    if changed:
+        _discard(out_tmp, *(tmp for _, tmp, _ in pairs), jpath)
+        return (f"{name}: an interrupted export was dropped because {name_of(changed[0])} changed since; "
+                f"{name_of(out)} was not made and nothing was recorded")
+    for book, tmp, _ in pairs:
+        if os.path.exists(tmp):
+            os.replace(tmp, book)
+            _sync_dir(book)
     if os.path.exists(out_tmp):
         os.replace(out_tmp, out)
-    _sync_dir(workbook)
     _sync_dir(out)
     _discard(jpath)
     return f"{name}: finished an export that was interrupted: {name_of(out)} and its Submissions rows are in place"
+
+
+def _temp_beside(path, token: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f".{name_of(path)}.{token}.sending")
 
 
 def commit(workbook, out, data: bytes, rows: list, *, before: str) -> None:
     """Write the export file `out` (bytes) and append `rows` to the workbook's Submissions
     table, all or nothing (see the module's doc). `before`: the workbook's hash when it was
     read; if it changed meanwhile nothing is written. Call it under workbook_lock."""
-    from ..xlsx import append_table_rows  # the file layer, only when writing
+    commit_many(journal_path(workbook), out, data, [(workbook, rows, before)])
 
-    workbook, out = os.fspath(workbook), os.fspath(out)
+
+def commit_many(jpath, out, data: bytes, books: list) -> None:
+    """commit() for one export file and several workbooks: books = [(workbook, rows, before)]."""
+    from ..xlsx import append_table_rows   # the file layer, only when writing
+
+    out = os.fspath(out)
     token = uuid.uuid4().hex[:8]
-    book_tmp = os.path.join(os.path.dirname(os.path.abspath(workbook)), f".{name_of(workbook)}.{token}.sending")
-    out_tmp = os.path.join(os.path.dirname(os.path.abspath(out)), f".{name_of(out)}.{token}.sending")
-    jpath = journal_path(workbook)
-    state = {"state": WRITING, "workbook": os.path.abspath(workbook), "out": os.path.abspath(out),
-             "workbook_tmp": book_tmp, "out_tmp": out_tmp, "before": before}
-    _write_journal(jpath, state)
+    out_tmp = _temp_beside(out, token)
+    entries = [{"workbook": os.path.abspath(os.fspath(b)), "tmp": _temp_beside(b, token), "before": before}
+               for b, _rows, before in books]
+    state = {"state": WRITING, "out": os.path.abspath(out), "out_tmp": out_tmp, "books": entries}
+    _write_journal(Path(jpath), state)
     try:
         with open(out_tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         _stop_here("file-written")
-        append_table_rows(workbook, book_tmp, C.SUBMISSIONS, rows)
+        for e, (_b, rows, _before) in zip(entries, books):
+            append_table_rows(e["workbook"], e["tmp"], C.SUBMISSIONS, rows)
         _stop_here("record-written")
-        if file_hash(workbook) != before:
-            raise RecordError(f"{name_of(workbook)}: the workbook changed while the export was being made; "
-                              "nothing was written: export again")
+        for e in entries:
+            if file_hash(e["workbook"]) != e["before"]:
+                raise RecordError(f"{name_of(e['workbook'])}: the workbook changed while the export was being "
+                                  "made; nothing was written: export again")
         state["state"] = COMMITTED
-        _write_journal(jpath, state)
+        _write_journal(Path(jpath), state)
     except BaseException:
-        _discard(book_tmp, out_tmp, jpath)
+        _discard(out_tmp, *(e["tmp"] for e in entries), jpath)
         raise
     _stop_here("committed")
-    with contextlib.suppress(OSError):
-        os.chmod(book_tmp, os.stat(workbook).st_mode & 0o777)
-    os.replace(book_tmp, workbook)
-    _stop_here("record-in-place")
+    for e in entries:
+        with contextlib.suppress(OSError):
+            os.chmod(e["tmp"], os.stat(e["workbook"]).st_mode & 0o777)
+        os.replace(e["tmp"], e["workbook"])
+        _stop_here("record-in-place")
     os.replace(out_tmp, out)
-    _sync_dir(workbook)
+    for e in entries:
+        _sync_dir(e["workbook"])
     _sync_dir(out)
     _discard(jpath)

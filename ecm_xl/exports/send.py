@@ -25,6 +25,8 @@ from .. import contract as C
 from .. import submissions as S
 from ..files import name_of
 from ..profile import Profile, load_profile
+from ..values import text
+from ..xlsx.package import output_error
 from .claims_csv import claims_csv
 from .ledger import LedgerError, take_number
 from .record import RecordError, commit, file_hash, recover, workbook_lock
@@ -193,9 +195,20 @@ def invoice_csv(result, decisions) -> str:
     return out.getvalue()
 
 
+def _output_named(exc: OSError, path, out):
+    """An OutputError naming `path` or `out` for an OSError about either, or about a
+    temporary file made beside it (`.<name>.<token>.sending`); None for anything else."""
+    for target in (path, out):
+        n = name_of(target)
+        for f in (getattr(exc, "path", None), exc.filename, exc.filename2):
+            if f and (name_of(f) == n or name_of(f).startswith(f".{n}.")):
+                return output_error(os.fspath(target), exc, replacing=bool(exc.filename2))
+    return None
+
+
 def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_date=None, created=None,
                   resend: bool = False, payer_claims=None, control_number: int | None = None, ledger=None,
-                  test: bool = False, wait: float = 60.0) -> SendReport:
+                  test: bool = False, wait: float = 60.0, progress=None) -> SendReport:
     """Export what the record says is due from a closed workbook, and record it there.
 
     fmt 'x12' (an 837P) or 'csv' (an invoice). created: the file's date and
@@ -203,7 +216,9 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
     ['ID=NUMBER'], added to (and overriding) the Remittance table's. ledger:
     the control number file (default ledger.default_path()). Raises
     ExportError (one line) when the workbook or the claims are not ready.
+    progress(done, total, what) hears of each step (ecm_xl.progress).
     """
+    from ..progress import stages
     from . import workbook_result
 
     if fmt not in ("x12", "csv"):
@@ -218,6 +233,8 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
         with workbook_lock(path, wait):
             found = recover(path)
             before = file_hash(path)
+            step = stages(progress, 2)
+            step(f"reading and re-checking {name}")
             result = workbook_result(path, profile=profile, close_date=close_date)
             history, numbers = read_record(path)
             numbers.update(typed)
@@ -230,6 +247,7 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
             problems = check_ready(sending, profile) if fmt == "x12" else []
             if problems:
                 raise ExportError(not_ready_message(problems, name))
+            step(f"writing {len(sending.claim_lines):,} claim lines to {name_of(out)}")
             number = None
             if fmt == "x12":
                 from .x12 import setting
@@ -241,9 +259,141 @@ def send_workbook(path, fmt: str, out, *, profile: Profile | None = None, close_
                 data = invoice_csv(sending, decisions).encode("utf-8-sig")
             rows = record_rows(decisions, file=name_of(out), control_number=number, sent=created)
             commit(path, out, data, rows, before=before)
+            step()
     except (RecordError, LedgerError) as exc:
         raise ExportError(str(exc)) from None
     except OSError as exc:
+        named = _output_named(exc, path, out)
+        if named is not None:   # the workbook (open in Excel?) or the export, never the temporary file
+            raise ExportError(str(named)) from None
         raise ExportError(f"{name_of(exc.filename or out)}: can't write the export "
                           f"({exc.strerror or exc})") from None
     return SendReport(os.fspath(path), os.fspath(out), fmt, number, created, decisions, found, unused)
+
+
+# ---------------------------------------------------------------------------
+# A batch: one 837P for many closed copies, each recording its own claims
+# ---------------------------------------------------------------------------
+class BatchSend(NamedTuple):
+    path: str | None            # the 837P written, None when nothing was sent
+    control_number: int | None
+    outcomes: dict              # workbook name -> (status, message): "ok" / "not ready" / "held" / "not sent"
+    decisions: dict             # workbook name -> its Decisions
+    message: str                # '' or why no file was written
+
+
+def record_rows_of(path) -> list[dict]:
+    """The Submissions rows of a workbook as {header: value} (none when it has no such table)."""
+    from ..xlsx import WorkbookError, read_workbook
+
+    try:
+        wb = read_workbook(path, required=(), tables=(C.SUBMISSIONS,))
+    except (WorkbookError, OSError):
+        return []
+    table = wb.tables.get(C.SUBMISSIONS)
+    return [] if table is None else [dict(r) for r in table.rows if text(r.get("Claim ID"))]
+
+
+def prior_records(paths) -> dict:
+    """{path: its Submissions rows} of the workbooks that exist among `paths` (a batch's
+    closed copies, read before a new close replaces them)."""
+    return {os.fspath(p): rows for p in paths if os.path.exists(p) for rows in [record_rows_of(p)] if rows}
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _row_key(r: dict) -> tuple:
+    """A Submissions row as values, read alike whichever file it came from."""
+    return tuple(S.read_history([r]).popitem()[1][0])
+
+
+def send_batch(items, out, *, profile: Profile | None = None, created=None, ledger=None, prior: dict | None = None,
+               control_number: int | None = None, test: bool = False) -> BatchSend:
+    """Send the claims due from closed copies as one 837P.
+
+    items: [(name, path or paths, CloseResult)]; several paths are the copies
+    of one clinic-month billed together (each shows the month's claims). Each
+    is planned against its copies' Submissions records, plus `prior` {path:
+    rows} (the record of an earlier copy at the same path, which the new close
+    replaced), and every copy gets the rows. One whose claims are not ready is
+    left out with its reason; the others go.
+    """
+    from ..xlsx import WorkbookError, append_table_rows
+
+    profile = profile or load_profile()
+    created = parse_created(created) if created is not None else dt.datetime.now().replace(second=0, microsecond=0)
+    outcomes, plans, ready, used = {}, {}, [], []
+    from .x12 import setting
+    for name, paths, result in items:
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        own = {p: record_rows_of(p) for p in paths}
+        everything, seen = [], set()
+        for p in paths:     # what every copy of this month recorded, and the copies they replaced
+            for r in own[p] + (prior or {}).get(os.fspath(p), []):
+                if _row_key(r) not in seen:
+                    seen.add(_row_key(r))
+                    everything.append(r)
+        history = S.read_history(everything)
+        try:    # each copy keeps the whole record: rows it lacks are added to it
+            for p in paths:
+                have = {_row_key(r) for r in own[p]}
+                missing = [r for r in everything if _row_key(r) not in have]
+                if missing:
+                    append_table_rows(p, p, C.SUBMISSIONS, missing)
+        except (WorkbookError, OSError) as exc:
+            outcomes[name] = ("failed", f"{name}: the earlier Submissions record could not be kept "
+                                        f"({_one_line(exc)}); nothing sent from it")
+            continue
+        used += S.control_numbers(history)
+        try:
+            numbers = {}
+            for p in paths:
+                numbers.update(read_record(p)[1])
+        except ExportError as exc:
+            outcomes[name] = ("not sent", str(exc))
+            continue
+        decisions = plan_workbook(result, history, numbers)
+        plans[name] = decisions
+        sending, adjustments = to_send(result, decisions)
+        problems = check_ready(sending, profile) if sending.claim_lines else []
+        if problems:
+            outcomes[name] = ("not ready", not_ready_message(problems, name))
+            continue
+        held = [d for d in decisions if d.action == S.HOLD]
+        same = [d for d in decisions if d.action == S.UNCHANGED]
+        if held:
+            outcomes[name] = ("held", f"{name}: " + " | ".join(d.message for d in held))
+        elif same:
+            outcomes[name] = ("ok", f"{name}: {len(same)} claims not sent again, unchanged since sent "
+                                    f"{same[-1].previous.where}")
+        ready.append((name, paths, result, decisions, sending, adjustments))
+    going = [r for r in ready if r[4].claim_lines]
+    if not going:
+        # each copy's outcome says why (unchanged, held, not ready); with none closed, the batch says it
+        return BatchSend(None, None, outcomes, plans, "" if items else "no workbook closed, so there is nothing "
+                                                                        "to export")
+    first = going[0][2].setup
+    envelope = (setting(first, "SubmitterID").upper(), setting(first, "ReceiverID").upper())
+    for r in list(going):
+        if (setting(r[2].setup, "SubmitterID").upper(), setting(r[2].setup, "ReceiverID").upper()) != envelope:
+            outcomes[r[0]] = ("not sent", f"{r[0]}: names a different SubmitterID or ReceiverID than {going[0][0]}: "
+                                          "one 837P goes from one submitter to one receiver; export it on its own")
+            going.remove(r)
+    adjustments = {k: v for r in going for k, v in r[5].items()}
+    try:
+        number = take_number(envelope[0] or "-", used=used, requested=control_number, path=ledger)
+        data = x12_837p([r[4] for r in going], profile, control_number=number, created=created,
+                        adjustments=adjustments, test=test, sources=[r[0] for r in going]).encode("ascii")
+        books = []
+        for _name, paths, _result, decisions, _s, _a in going:
+            rows = record_rows(decisions, file=name_of(out), control_number=number, sent=created)
+            books += [(p, rows, file_hash(p)) for p in paths]
+        from .record import commit_many, recover_journal
+        jpath = os.path.join(os.path.dirname(os.path.abspath(out)), f".{name_of(out)}.ecm-xl.journal")
+        recover_journal(jpath, name_of(out))
+        commit_many(jpath, out, data, books)
+    except (ExportError, RecordError, LedgerError) as exc:
+        return BatchSend(None, None, outcomes, plans, str(exc))
+    return BatchSend(os.fspath(out), number, outcomes, plans, "")

@@ -42,6 +42,7 @@ from .. import contract as C
 from ..data import ClaimLine, CloseResult, Setup
 from ..profile import Profile, load_profile
 from ..setting_checks import PARSED, STATES, digits, phone, setting_problem
+from .icd10 import HEADER, NOT_A_CODE
 
 VERSION = "005010X222A1"
 MAX_LINES = 50        # 2400 loop repeat in 005010X222A1
@@ -143,9 +144,16 @@ def check_lines(result: CloseResult, profile: Profile) -> list[str]:
     if no_dx:
         out.append(f"claims {_ids(no_dx)} have no diagnosis code: enter the member's Diagnosis Code "
                    "or Setup's DefaultDiagnosis and close the month again")
-    bad_dx = [l.claim_id for l in lines if l.diagnosis and not _ICD10.match(diagnosis_code(l.diagnosis))]
-    if bad_dx:
-        out.append(f"claims {_ids(bad_dx)} have a diagnosis code that is not an ICD-10 code")
+    bad_dx: dict = {}       # what is wrong -> claim IDs (the codes themselves are not named: they may be PHI)
+    for l in lines:
+        if l.diagnosis:
+            why = diagnosis_problem(l.diagnosis)
+            if why:
+                bad_dx.setdefault(why, []).append(l.claim_id)
+    for why, ids in bad_dx.items():
+        fix = (": use a complete code under it (Z59.00, not Z59)" if why == HEADER else "")
+        out.append(f"claims {_ids(ids)} have a diagnosis code that is {why}{fix}; correct the member's "
+                   "Diagnosis Code or Setup's DefaultDiagnosis and close the month again")
     not_plan = [f"{l.claim_id} line {l.line} ({' '.join(p for p in (l.hcpcs, l.modifier_1, l.modifier_2) if p)})"
                 for l in lines if profile.code_by_key(l.hcpcs, l.modifier_1, l.modifier_2) is None]
     if not_plan:
@@ -169,6 +177,10 @@ def check_lines(result: CloseResult, profile: Profile) -> list[str]:
 
     members = result.members or {}
     absent, lacking = [], {}     # member IDs not on the sheet; member ID -> what it lacks
+    punctuated, unborn = [], []  # Member IDs a payer's system won't match; born after the service
+    first_service: dict = {}
+    for l in lines:
+        first_service[l.member_id] = min(l.from_date, first_service.get(l.member_id, l.from_date))
     for mid in dict.fromkeys(l.member_id for l in lines):
         m = members.get(mid)
         if m is None:
@@ -183,14 +195,36 @@ def check_lines(result: CloseResult, profile: Profile) -> list[str]:
              (m.state or "").strip().upper() not in STATES),
             ("ZIP" if not (m.zip or "").strip() else "5- or 9-digit ZIP",
              len(digits(m.zip)) not in (5, 9) or digits(m.zip) != (m.zip or "").replace("-", "").strip()),
-            ("usable Member ID", not (2 <= len(mid) <= 80) or clean(mid, 80) != mid.upper()),
+            ("real ZIP (00000 is a placeholder)", digits(m.zip)[:5] == "00000"),
+            ("usable Member ID", not (2 <= len(mid) <= 80)),
         ) if bad]
         if gaps:
             lacking[mid] = gaps
+        if not (mid.isascii() and mid.isalnum()):
+            punctuated.append(mid)
+        if m.birth_date is not None and m.birth_date > first_service[mid]:
+            unborn.append(mid)
     if absent:
         out.append(f"members {_ids(absent)} are not on the Members sheet")
+    if punctuated:
+        out.append(f"members {_ids(punctuated)} have a Member ID with spaces or punctuation: the plan's member "
+                   "ID (the Medi-Cal CIN) is letters and digits only; correct it on the Members sheet and the "
+                   "Timesheet and close the month again")
+    if unborn:
+        out.append(f"members {_ids(unborn)} have a date of birth after their service date: correct the Date "
+                   "of Birth on the Members sheet")
     out.extend(member_gaps(lacking))
     return out
+
+
+def diagnosis_problem(dx: str) -> str:
+    """'' when `dx` is a billable ICD-10-CM code, else what it is (exports.icd10: the real code
+    set; where that package is missing, as in xlwings Lite, only the code's shape is checked)."""
+    from .icd10 import problem
+    found = problem(diagnosis_code(dx))
+    if found is None:
+        return "" if _ICD10.match(diagnosis_code(dx)) else NOT_A_CODE
+    return found
 
 
 def member_gaps(lacking: dict, most: int = 5) -> list[str]:
@@ -282,6 +316,7 @@ def _transaction(result: CloseResult, number: int, reference: str, created: dt.d
         _segment("PER", "IC", S("ContactName"), "TE", phone(setting(setup, "ContactPhone"))),
         _segment("NM1", "40", "2", S("ReceiverName"), "", "", "", "", "46", S("ReceiverID", 80)),
         _segment("HL", "1", "", "20", "1"),
+        *([_segment("PRV", "BI", "PXC", setting(setup, "Taxonomy").upper())] if setting(setup, "Taxonomy") else []),
         _segment("NM1", "85", "2", S("ProviderName"), "", "", "", "", "XX", setting(setup, "BillingNPI")),
         _segment("N3", S("ProviderAddress", 55)),
         _segment("N4", S("ProviderCity", 30), S("ProviderState", 2), digits(setting(setup, "ProviderZip"))),

@@ -95,6 +95,7 @@ class Remittance(NamedTuple):
     total: float        # BPR02
     method: str         # BPR04: CHK, ACH, NON ...
     claims: tuple
+    provider_adjustments: tuple = ()   # PLB: (reason code, amount), not tied to any claim
 
 
 def read_era(path) -> Remittance:
@@ -232,6 +233,7 @@ def _read(text: str, name: str) -> Remittance:
 
     payment_date, check, total, method = None, "", 0.0, ""
     this_check, this_date = "", None
+    plb = []
     claims: list = []
     claim = line = None
 
@@ -279,6 +281,11 @@ def _read(text: str, name: str) -> Remittance:
                                  patient=_money(v(5)), payer_claim=v(7), frequency=v(9), adjustments=[],
                                  remarks=[], lines=[], line_number=node.cur_line_number or 0,
                                  check=this_check, payment_date=this_date)
+                elif sid == "PLB":
+                    close_claim()
+                    for i in range(3, 15, 2):
+                        if v(i):
+                            plb.append((v(i).split(reader.subele_term or ":")[0], _money(v(i + 1))))
                 elif claim is None:
                     continue
                 elif sid == "SVC":
@@ -317,7 +324,7 @@ def _read(text: str, name: str) -> Remittance:
         finally:
             reader.close()
     close_claim()
-    return Remittance(name, payment_date, check, total, method, tuple(claims))
+    return Remittance(name, payment_date, check, total, method, tuple(claims), tuple(plb))
 
 
 def _money(s: str) -> float:

@@ -37,6 +37,7 @@ class RemitReport(NamedTuple):
     unmatched_lines: int
     written: dict            # workbook -> (out, claims posted, rows replaced)
     untouched: list          # workbooks none of whose claims the 835 names
+    provider_adjustments: tuple = ()   # PLB (code, amount): money the plan moved outside any claim
 
     def text(self) -> str:
         when = f" paid {self.payment_date:%m/%d/%Y}" if self.payment_date else ""
@@ -54,6 +55,13 @@ class RemitReport(NamedTuple):
                          "(on the Remittance sheet as 'not ours'; ask the plan):")
             lines += [f"  Claim ID {n.claim_id}, payer claim number {n.payer_claim or '-'}, "
                       f"billed ${n.billed:,.2f}, paid ${n.paid:,.2f}" for n in self.not_ours]
+        if self.provider_adjustments:
+            n = len(self.provider_adjustments)
+            total = sum(a for _c, a in self.provider_adjustments)
+            codes = ", ".join(dict.fromkeys(c for c, _a in self.provider_adjustments))
+            lines.append(f"The 835 also holds {n} provider-level adjustment{'' if n == 1 else 's'} (PLB {codes}) "
+                         f"of ${total:,.2f}, tied to no claim and not on the Remittance sheet: the payment is "
+                         "the claims' total less these")
         if self.unmatched_lines:
             lines.append(f"{self.unmatched_lines} service lines match no claim line by code, modifiers and "
                          "units (posted without a line number)")
@@ -153,7 +161,8 @@ def post_remittance(workbooks, era, out=None, *, posted: dt.datetime | None = No
         _write(path, dst, {C.REMITTANCE: (C.REMITTANCE_HEADERS, rows), C.STATUS: status_table(statuses)})
         written[str(path)] = (str(dst), len(result.claims.get(path, [])), replaced)
     return RemitReport(remit.file, remit.check, remit.payment_date, len(remit.claims), result.statuses,
-                       result.paid, result.not_ours, result.unmatched_lines, written, untouched)
+                       result.paid, result.not_ours, result.unmatched_lines, written, untouched,
+                       remit.provider_adjustments)
 
 
 def workbook_status(workbooks, out=None, *, as_of: dt.date | None = None, write: bool = True,

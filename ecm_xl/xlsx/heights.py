@@ -8,14 +8,14 @@ lines come from wrapping the text at word breaks in the column's width.
 
 Which cells wrap, and at what font size, is read from the workbook's own
 styles (the cell style of the table's first data row), and the column width
-from the sheet's `<cols>`: a clinic that widens `Reason` gets shorter rows.
+from the sheet's `<cols>` (as the parsed sheet gives it, sheet.SheetXml): a
+clinic that widens `Reason` gets shorter rows.
 
     from ecm_xl.xlsx.heights import WrapStyles, wrapped_lines, row_height
 """
 from __future__ import annotations
 
 import math
-import re
 import xml.etree.ElementTree as ET
 
 from .package import Package
@@ -88,27 +88,6 @@ def _styles_part(pkg: Package, workbook_part: str):
         if typ.endswith("/styles") and pkg.has(target):
             return target
     return "xl/styles.xml" if pkg.has("xl/styles.xml") else None
-
-
-_COL = re.compile(r"<(?:[\w.-]+:)?col\b([^>]*?)/?>")
-_ATTR = r"""(?<![\w:.-])%s\s*=\s*["']([^"']*)["']"""
-
-
-def column_widths(sheet_xml: str) -> dict:
-    """{column number: width in characters} from a sheet's <cols> (columns not listed are absent)."""
-    out = {}
-    for m in _COL.finditer(sheet_xml):
-        a = m.group(1)
-        lo, hi, w = (re.search(_ATTR % k, a) for k in ("min", "max", "width"))
-        if not (lo and hi and w):
-            continue
-        try:
-            first, last, width = int(lo.group(1)), int(hi.group(1)), float(w.group(1))
-        except ValueError:
-            continue
-        for c in range(first, min(last, first + 16384) + 1):
-            out[c] = width
-    return out
 
 
 def wrapped_lines(text, width: float, size: float = DEFAULT_SIZE, indent: int = 0) -> int:
