@@ -325,7 +325,7 @@ _ODD_NAME = re.compile(rb'<[A-Z]|<[a-z][\w.-]*\s[^<>]*?(?<=[\s"\'])[A-Z][\w.-]*\
 _RID = re.compile(rb' r:(?:id|embed|link|pict)="([^"]*)"')
 # A value with more than digits, sign, point and exponent; its cell's type says if that is wrong.
 # (A plain number with a 3-digit exponent is looked at too: 1e309 overflows to infinity.)
-_ODD_VALUE = re.compile(rb'<v>(?:[0-9.eE+\-]*[^0-9.eE+\-<][^<]*|[0-9.+\-]*[eE]\+?0*[0-9]{3,})</v>')
+_ODD_VALUE = re.compile(rb'<v>(?:[0-9.eE+\-]*[^0-9.eE+\-<][^<]*|[0-9.+\-]*[eE]\+?0*[0-9]{3,}|[0-9.]+-[^<]*)</v>')
 _CELL_TAG = re.compile(rb'<(?:[\w.-]+:)?c\b([^>]*)>\s*(?:<(?:[\w.-]+:)?f\b[^>]*(?:/>|>[^<]*</(?:[\w.-]+:)?f>)\s*)?$')
 _ATTR_R = re.compile(rb'\sr\s*=\s*["\']([^"\']*)')
 _ATTR_T = re.compile(rb'\st\s*=\s*["\']([^"\']*)')

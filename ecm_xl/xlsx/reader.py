@@ -112,8 +112,8 @@ _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 def parse_ref(ref: str) -> tuple:
     """'B3:K20' -> (2, 3, 11, 20); 'B3' -> (2, 3, 2, 3)."""
     parts = ref.split(":")
-    a = _CELL.match(parts[0].strip())
-    b = _CELL.match(parts[-1].strip())
+    a = _CELL.match(parts[0])        # no spaces: Excel writes none, and other readers refuse them
+    b = _CELL.match(parts[-1])
     if not a or not b:
         raise ValueError(ref)
     if max(len(a.group(2)), len(b.group(2))) > 7:
@@ -252,6 +252,11 @@ def check_links(pkg: Package):
         if rids and rids - rel_ids(pkg, name):
             raise WorkbookError(pkg.path, f"is damaged: part {name} refers to links (images, charts, "
                                           "tables) that its relationships part lacks")
+        if pkg.has(rels_path(name)):
+            for typ, target in _rels(pkg, name).values():
+                if target and not pkg.has(target) and not typ.endswith("/hyperlink"):
+                    raise WorkbookError(pkg.path, f"is damaged: part {name} links to part {target}, "
+                                                  "which is missing")
 
 
 def check_names(pkg: Package, root, part: str):
