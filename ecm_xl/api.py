@@ -43,7 +43,7 @@ from .reports import CloseReport, DemoReport, FillReport, NewReport, month_words
 from .setting_checks import setting_problem
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_table_cells, write_tables
-from .xlsx.package import OutputError, atomic_write, output_error
+from .xlsx.package import OutputError, Package, atomic_write, output_error
 
 TEMPLATE_NAME = "ECM_Timesheet.xlsx"
 
@@ -182,7 +182,12 @@ def fill_workbook(path, entries=None, out=None, *, profile=None, sheet: str | No
         raise ValueError("give the time entries to add")
     step = stages(progress, 3)
     step(f"reading {name_of(entries) if isinstance(entries, (str, os.PathLike)) else 'the entries'}")
-    wb = read_workbook(path, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
+    pkg = Package(path)      # read once: the rows are appended to the very workbook checked here
+    try:
+        wb = read_workbook(pkg, required=(C.STAFF, C.TIMESHEET), tables=(C.STAFF,))  # fill needs the Timesheet headers only
+    except BaseException:
+        pkg.close()
+        raise
     table_headers = wb.headers[C.TIMESHEET]
     writable = tuple(h for h in C.TIMESHEET_HEADERS if h in table_headers)
     rows, ignored = table_rows(entries, C.TIMESHEET_HEADERS,
@@ -204,7 +209,8 @@ def fill_workbook(path, entries=None, out=None, *, profile=None, sheet: str | No
     rows = [{h: v for h, v in r.items() if h in writable} for r in rows]
     dst = Path(out) if out is not None else path
     step(f"writing {dst.name}")
-    written = append_table_rows(path, dst, C.TIMESHEET, rows)
+    with pkg:
+        written = append_table_rows(pkg, dst, C.TIMESHEET, rows)
     step()
     return FillReport(str(path), str(dst), written, len(codes), tuple(ignored) + tuple(dropped))
 
@@ -272,12 +278,17 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
     step = stages(progress, 3)
     with gc_paused():  # read, bill and write allocate per row and free nothing until done
         # only the tables the engine bills from: an earlier close's Summary and Claim are not parsed
+        # The file is read once: the reader and the writer share the same bytes, so a save in
+        # between can't pair a new timesheet with old claims. No Codes table, no close: the
+        # clinic's contract rates or nothing (never the plan profile's example rates).
         step(f"reading {path.name}")
-        wb = read_workbook(path, tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
-        step(f"billing {len(wb.tables[C.TIMESHEET].rows):,} timesheet rows")
-        result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
-        step(f"writing {dst.name}")
-        write_tables(path, dst, output_tables(result))
+        with Package(path) as pkg:
+            wb = read_workbook(pkg, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),
+                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+            step(f"billing {len(wb.tables[C.TIMESHEET].rows):,} timesheet rows")
+            result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
+            step(f"writing {dst.name}")
+            write_tables(pkg, dst, output_tables(result))
         step()
     return CloseReport(str(path), str(dst), result, time.perf_counter() - start)
 

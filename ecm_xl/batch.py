@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -27,6 +26,7 @@ from .files import (CSV, WORKBOOK, X12, first_line_is, guard_output, is_claims_c
 from .intake import InputError, parse_month
 from .profile import as_profile
 from .tables import defuse
+from .workers import run_isolated
 from .xlsx import WorkbookError
 from .xlsx.package import OutputError, output_error
 
@@ -167,16 +167,20 @@ def _month_of(path, month, profile):
     return key, month_label(setup) if key else ""
 
 
+def _month_of_job(job):
+    return _month_of(*job)
+
+
 def _months(files, month, profile, workers: int) -> list:
-    """_month_of for every file, spread over the workers like the closes."""
-    if workers > 1:
-        try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                return list(pool.map(_month_of, files, [month] * len(files), [profile] * len(files),
-                                     chunksize=max(1, len(files) // (4 * workers))))
-        except Exception:   # a worker died: read them here instead
-            pass
-    return [_month_of(f, month, profile) for f in files]
+    """_month_of for every file, in worker processes like the closes: a file whose read
+    kills its worker is closed on its own (where its close fails alone)."""
+    return run_isolated(_month_of_job, [(f, month, profile) for f in files], workers,
+                        on_death=lambda job, how: (None, ""))
+
+
+def _call(task):
+    """Run one batch task (function, job, index) in a worker."""
+    return task[0](task[1])
 
 
 def _close_group(job):
@@ -194,7 +198,8 @@ def _close_group(job):
     parts, where = [], []
     for k, (path, name) in enumerate(zip(paths, names)):
         try:
-            wb = read_workbook(path, tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+            wb = read_workbook(path, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),  # the clinic's rates
+                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
         except WorkbookError as exc:
             items[k] = (BatchItem(name, BAD_FILE, 0, 0, 0.0, 0, 0, str(exc), ""), [], None)
             continue
@@ -332,10 +337,11 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
             for _ in ks:
                 progress(min(done, len(files)), len(files))
 
-    def died(j, exc):
+    def died(task, how):
+        j = task[2]
         for k in jobs[j][2]:
-            results[k] = (BatchItem(names[k], FAILED, 0, 0, 0.0, 0, 0,
-                                    f"{names[k]}: the worker closing it stopped ({type(exc).__name__})", ""), [], None)
+            results[k] = (BatchItem(names[k], FAILED, 0, 0, 0.0, 0, 0, f"{names[k]}: the process closing it "
+                                    f"stopped ({how}); the other workbooks went on", ""), [], None)
         take_none(j)
 
     def take_none(j):
@@ -344,20 +350,11 @@ def batch_close(paths, out_dir, *, workers: int | None = None, fmt: str | None =
         if progress:
             progress(min(done, len(files)), len(files))
 
-    if workers == 1:
-        for j, (fn, job, _) in enumerate(jobs):
-            take(j, fn(job))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(fn, job): j for j, (fn, job, _) in enumerate(jobs)}
-            for fut in as_completed(futures):
-                j = futures[fut]
-                try:
-                    out = fut.result()
-                except Exception as exc:   # the worker process itself died
-                    died(j, exc)
-                    continue
-                take(j, out)
+    # Each task runs in a worker process, one worker or many: a file that kills its worker
+    # (a native reader's abort, the out-of-memory killer) fails alone and a fresh worker
+    # takes the rest (workers.py).
+    run_isolated(_call, [(fn, job, j) for j, (fn, job, _) in enumerate(jobs)], workers, on_death=died,
+                 on_done=lambda j, out: out is not None and take(j, out))
     items = [r[0] for r in results]
     # claims.csv and the 837P: each closed workbook's lines, a combined month's lines once
     claim_groups, closes = [], []

@@ -314,6 +314,10 @@ def monthly_close(book, *, profile: Profile | None = None, close_date: dt.date |
     Raises ExcelError (one line) when a required table is missing.
     """
     setup, tables = read_book(book)
+    if C.CODES not in tables:       # the clinic's rates or nothing, never the profile's example rates
+        raise ExcelError(book, "the Lists sheet has no table named Codes; it holds your contract rates, "
+                               "and without it nothing is priced. If it was renamed, name it Codes again "
+                               "(Table Design > Table Name)")
     result = engine.close_month(tables[C.TIMESHEET], tables[C.STAFF], tables[C.MEMBERS], setup,
                                 profile or load_profile(), codes=tables.get(C.CODES),
                                 activities=tables.get(C.ACTIVITIES), close_date=close_date)

@@ -113,27 +113,54 @@ def _read_csv(p: Path) -> list:
 
 
 def _read_sheet(p: Path, sheet: str | None, prefer: str | None) -> list:
+    """One sheet of a spreadsheet export, read from bytes read once and checked like a
+    workbook (xlsx: its XML and how far its cells reach). Any failure inside the reader,
+    a panic included, is one line naming the file, never the reader's words (they may
+    quote a cell)."""
+    from .xlsx.package import Package, _read_file
+    from .xlsx.reader import _native_stderr_muted, check_extent, read_structure
     try:
         from python_calamine import CalamineWorkbook
-        wb = CalamineWorkbook.from_path(str(p))
-    except Exception as exc:  # calamine's own error types for damaged or encrypted files
-        raise InputError(p, f"cannot be read as a spreadsheet ({' '.join(str(exc).split())[:120]})") from None
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise RuntimeError("python-calamine is required to read spreadsheets") from exc
+    pkg = None
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        pkg = Package(p)
+        data = pkg.data
+        structure = read_structure(pkg)
+        pkg.check_all_xml()
+        parts = {s.name: s for s in structure.sheets if s.part}
+    else:
+        data = _read_file(os.fspath(p))
+        parts = {}
+    step = "opened"
     try:
-        names = wb.sheet_names
-        if sheet is not None:
-            match = [n for n in names if fold(n) == fold(sheet)]
-            if not match:
-                raise InputError(p, f"has no sheet named {sheet!r}")
-            name = match[0]
-        else:
-            match = [n for n in names if prefer and fold(n) == fold(prefer)]
-            name = match[0] if match else names[0]
-        try:
-            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise InputError(p, f"sheet {name!r} cannot be read ({' '.join(str(exc).split())[:120]})") from None
+        with _native_stderr_muted():
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            try:
+                names = wb.sheet_names
+                if sheet is not None:
+                    match = [n for n in names if fold(n) == fold(sheet)]
+                    if not match:
+                        raise InputError(p, f"has no sheet named {sheet!r}")
+                    name = match[0]
+                else:
+                    match = [n for n in names if prefer and fold(n) == fold(prefer)]
+                    name = match[0] if match else names[0]
+                if name in parts:
+                    check_extent(pkg, parts[name])
+                step = f"read (sheet {name!r})"
+                return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            finally:
+                wb.close()
+    except (WorkbookError, KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException:   # calamine's errors and panics; its words may quote a cell
+        raise InputError(p, f"cannot be {step} as a spreadsheet: it is damaged or not a spreadsheet "
+                            "Excel saved; open it in Excel and save it again") from None
     finally:
-        wb.close()
+        if pkg is not None:
+            pkg.close()
 
 
 def match_columns(path, headers, wanted, required=(), either=(), synonyms=None):

@@ -239,12 +239,19 @@ def read_members(table: Table, profile: Profile | None = None):
 # ---------------------------------------------------------------------------
 # Lists: the clinic's rates and activities
 # ---------------------------------------------------------------------------
+MAX_RATE = 100_000    # dollars a unit; more is a typing slip, and charges must fit the 837's amounts
+
+
 def read_rates(table: Table | None, profile: Profile):
-    """Rates by code key: the workbook's Codes table where given, else the profile's."""
-    rates = {c.key: c.rate for c in profile.codes}
+    """Rates by code key: the workbook's Codes table where given, else the profile's.
+
+    A workbook's Codes table is the clinic's contract: a plan code it has no rate
+    for has none (the line is listed without a charge, with a warning), never
+    the profile's example rate. A rate must be a finite amount under MAX_RATE."""
     problems = []
-    if table is None or not table.rows:
-        return rates, problems
+    if table is None:
+        return {c.key: c.rate for c in profile.codes}, problems
+    rates = {c.key: None for c in profile.codes}
     for row, r in _rows(table):
         key = (V.code(r.get("HCPCS")), V.code(r.get("Modifier 1")), V.code(r.get("Modifier 2")))
         if not key[0] or profile.code_by_key(*key) is None:
@@ -254,7 +261,7 @@ def read_rates(table: Table | None, profile: Profile):
             rates[key] = None
             continue
         rate, err = V.to_number(raw)
-        if err or rate < 0:
+        if err or not 0 <= rate < MAX_RATE:
             problems.append(Problem("R5", WARNING, C.LISTS, row, "Rate",
                                     f"Rate {V.text(raw)!r} for {' '.join(k for k in key if k)} is not an amount; the line is not priced."))
             rates[key] = None

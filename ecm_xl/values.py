@@ -14,6 +14,7 @@ from .vocabulary import Vocabulary, default_vocabulary, fold
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # serial 0 in the 1900 date system
 _MIN_SERIAL, _MAX_SERIAL = 1, 2958465     # 1900-01-01 .. 9999-12-31
+MINUTE_DIGITS = 4                         # minutes are kept to 1/10,000 (well under a second)
 
 
 def is_blank(value) -> bool:
@@ -169,14 +170,17 @@ def to_minutes(value, vocab: Vocabulary | None = None):
     if isinstance(value, bool):
         return None, f"{text(value)!r} is not a number of minutes"
     if isinstance(value, (int, float)):
-        return float(value), None
+        x = float(value)
+        if not math.isfinite(x):
+            return None, "is not a finite number"
+        return round(x, MINUTE_DIGITS), None      # 1e-300 is 0, not a sliver that bills a unit
     if isinstance(value, dt.timedelta):
-        return value.total_seconds() / 60, None
+        return round(value.total_seconds() / 60, MINUTE_DIGITS), None
     if isinstance(value, dt.datetime):
         # a duration cell handed over as a date-time on Excel's day 0 (1899-12-30,
         # '1:30' in an h:mm cell) or day 1 (a duration past 24 hours)
         if value.year < 1900:
-            return (value - EXCEL_EPOCH).total_seconds() / 60, None
+            return round((value - EXCEL_EPOCH).total_seconds() / 60, MINUTE_DIGITS), None
         return None, f"{text(value)!r} is a date, not a number of minutes"
     if isinstance(value, dt.time):  # a duration typed into a time-formatted cell
         return value.hour * 60 + value.minute + value.second / 60, None

@@ -376,6 +376,9 @@ def test_template_follows_the_profile(tmp_path, profile):
     other = profile._replace(codes=codes, unit_minutes=15, version="9.9",
                              activities=profile.activities + (profile.activities[0]._replace(name="Home repair",
                                                                                              billable=False),))
+    # _replace keeps the old lookups: rebuild the code index, as profile_from_dict would
+    other = other._replace(index={**other.index, "key": {c.key: c for c in codes},
+                                  "slot": {(c.staff_type, c.service, c.contact_mode): c for c in codes}})
     wb = openpyxl.load_workbook(T.build_template(tmp_path / "other.xlsx", other))
     rates, _ = read_rates(_rows(wb, C.CODES), other)
     assert rates == {c.key: c.rate for c in other.codes}

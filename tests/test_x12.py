@@ -571,6 +571,9 @@ def closed_workbook(path, timesheet=TIMESHEET, setup=SETUP):
     table(C.STAFF, C.STAFF_HEADERS, STAFF)
     table(C.MEMBERS, C.MEMBER_HEADERS, MEMBERS)
     table(C.TIMESHEET, C.TIMESHEET_HEADERS, timesheet)
+    # the clinic's Codes table (export requires it), priced as the profile the close above used
+    table(C.CODES, C.CODE_HEADERS, [{"HCPCS": c.hcpcs, "Modifier 1": c.modifier_1, "Modifier 2": c.modifier_2,
+                                     "Rate": c.rate} for c in load_profile().codes])
     for name, headers in C.OUTPUT_TABLES.items():
         table(name, headers, [])
     inputs = path.with_name("inputs-" + path.name)

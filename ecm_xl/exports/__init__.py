@@ -120,7 +120,7 @@ def workbook_result(path, *, profile: Profile | None = None, close_date=None) ->
 
     profile = profile or load_profile()
     try:
-        wb = read_workbook(path)
+        wb = read_workbook(path, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES))  # the clinic's rates
     except WorkbookError as exc:  # already one line naming the file
         raise ExportError(str(exc)) from None
     name = os.path.basename(os.fspath(path))

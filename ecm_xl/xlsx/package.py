@@ -15,31 +15,47 @@ destination's folder, then `os.replace`).
 from __future__ import annotations
 
 import errno
+import datetime as dt
+import io
 import itertools
+import math
 import os
 import posixpath
+import re
+import stat
 import struct
 import tempfile
 import zipfile
 import zlib
+from typing import NamedTuple
+from xml.parsers import expat
 
-# Limits for what a workbook may inflate to. A 100k-row timesheet is ~15 MB of
-# sheet XML at a ratio near 10; styled blank rows compress better, but stay far
-# below these.
-MAX_MEMBER_SIZE = 1 << 30          # 1 GiB for one part
-MAX_TOTAL_SIZE = 2 << 30           # 2 GiB for the whole package
+# Limits for what a workbook may inflate to. A 100k-row timesheet is ~100 MB of
+# sheet XML at a ratio near 13; styled blank rows compress better, but stay far
+# below these. Nothing a clinic's month needs comes near them.
+MAX_FILE_SIZE = 256 << 20          # 256 MiB on disk: read into memory once
+MAX_MEMBER_SIZE = 256 << 20        # 256 MiB for one part
+MAX_TOTAL_SIZE = 1 << 30           # 1 GiB for the whole package
 MAX_RATIO = 200                    # uncompressed / compressed ...
 RATIO_FLOOR = 1 << 20              # ... checked on parts bigger than 1 MiB
 MAX_MEMBERS = 50_000
 PROLOG_LIMIT = 64 * 1024           # bytes of XML read before the root element must start
 BIG_PART = 1 << 20                 # parts written this big are compressed fast (level 1)
+SCAN_CHUNK = 4 << 20               # XML parts are checked in pieces this big, never whole
+MAX_ROW, MAX_COL = 1_048_576, 16_384      # Excel's grid: XFD1048576 is its last cell
+# Zip flag bits Excel never writes: 5 compressed patched data, 6 strong encryption,
+# 13 encrypted central directory.
+REFUSED_FLAGS = {5: "compressed patched data", 6: "strong encryption", 13: "an encrypted directory"}
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class WorkbookError(Exception):
-    """A bad file. str(e) is ONE line: '<file name>: <what is wrong, plainly>'."""
+    """A bad file. str(e) is ONE line: '<file name>: <what is wrong, plainly>'.
+
+    Control characters (a file name can hold them) are shown escaped, never raw."""
 
     def __init__(self, path, what: str | None = None):
         if what is None:            # WorkbookError("book.xlsx: ...") with the line already made
@@ -47,35 +63,86 @@ class WorkbookError(Exception):
         else:
             name = os.path.basename(os.fspath(path)) if path else "workbook"
             line = f"{name}: {what}"
-        super().__init__(" ".join(line.split()))
+        line = " ".join(line.split())
+        super().__init__(_CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), line))
 
 
-def _ole_kind(path) -> str:
+def _ole_kind(head: bytes) -> str:
     """'encrypted' or 'legacy' for an OLE compound file (what Excel makes of both)."""
-    with open(path, "rb") as f:
-        head = f.read(8 << 20)   # directory entries are near the start in practice
+    head = head[:8 << 20]   # directory entries are near the start in practice
     if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
         return "encrypted"
     return "legacy"
 
 
+def _read_file(path: str) -> bytes:
+    """The whole file, read once; only a regular file of a sane size (never a pipe or device)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise WorkbookError(path, "file not found") from None
+    except IsADirectoryError:
+        raise WorkbookError(path, "is a folder, not a workbook") from None
+    except OSError as e:
+        raise WorkbookError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise WorkbookError(path, "is a folder, not a workbook")
+        if not stat.S_ISREG(st.st_mode):
+            raise WorkbookError(path, "is not a regular file (a pipe, socket or device); "
+                                      "save the workbook as a file and use that")
+        if st.st_size > MAX_FILE_SIZE:
+            raise WorkbookError(path, f"is {st.st_size / (1 << 20):,.0f} MB; a month's workbook is far "
+                                      f"smaller (the limit is {MAX_FILE_SIZE >> 20} MB), refused")
+        chunks, left = [], MAX_FILE_SIZE + 1
+        while left > 0:
+            try:
+                b = os.read(fd, min(left, 16 << 20))
+            except OSError as e:
+                raise WorkbookError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        data = b"".join(chunks)
+        if len(data) > MAX_FILE_SIZE:
+            raise WorkbookError(path, f"is over {MAX_FILE_SIZE >> 20} MB; refused")
+        return data
+    finally:
+        os.close(fd)
+
+
+class PartScan(NamedTuple):
+    """What checking one XML part found (see Package.scan)."""
+    max_row: int            # highest row a cell or row element claims (0: none)
+    max_col: int            # highest column a cell claims (at least 26 once it has cells)
+    far: str                # the cell reference that reaches furthest, for messages
+    cells: int              # how many cells it holds
+    rids: frozenset         # relationship ids it refers to (r:id="...")
+
+
 class Package:
-    """An opened, checked xlsx package. Use as a context manager."""
+    """An opened, checked xlsx package, read into memory once. Use as a context manager.
+
+    Package(path) reads the file once; Package(pkg) is another view of the same bytes
+    (no second read), so every step of one command sees the same workbook even if
+    the file is saved again meanwhile. The checks done (`check_all_xml`) are shared.
+    """
 
     def __init__(self, path):
+        if isinstance(path, Package):
+            src = path
+            self.path, self.name, self.data = src.path, src.name, src.data
+            self.infos, self.scans = src.infos, src.scans
+            self.zip = zipfile.ZipFile(io.BytesIO(self.data))
+            return
         self.path = os.fspath(path)
         self.name = os.path.basename(self.path)
-        try:
-            with open(self.path, "rb") as f:
-                head = f.read(8)
-        except FileNotFoundError:
-            raise WorkbookError(self.path, "file not found") from None
-        except IsADirectoryError:
-            raise WorkbookError(self.path, "is a folder, not a workbook") from None
-        except OSError as e:
-            raise WorkbookError(self.path, f"cannot be read ({e.strerror or e})") from None
+        self.data = _read_file(self.path)
+        head = self.data[:8]
         if head.startswith(OLE_MAGIC):
-            if _ole_kind(self.path) == "encrypted":
+            if _ole_kind(self.data) == "encrypted":
                 raise WorkbookError(self.path, "is encrypted or password protected; "
                                                "save a copy without a password and try again")
             raise WorkbookError(self.path, "is a legacy .xls workbook; open it in Excel and "
@@ -84,10 +151,12 @@ class Package:
             raise WorkbookError(self.path, "is not an Excel workbook (.xlsx or .xlsm); "
                                            "it is not a zip package")
         try:
-            self.zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            self.zip = zipfile.ZipFile(io.BytesIO(self.data))
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+                NotImplementedError, struct.error, UnicodeDecodeError):
             raise WorkbookError(self.path, "is damaged or truncated (the zip package is "
                                            "incomplete); use a good copy") from None
+        self.scans = {}
         try:
             self._check()
         except BaseException:
@@ -105,6 +174,10 @@ class Package:
             if i.flag_bits & 0x1:
                 raise WorkbookError(self.path, "is encrypted or password protected; "
                                                "save a copy without a password and try again")
+            for bit, what in REFUSED_FLAGS.items():
+                if i.flag_bits & (1 << bit):
+                    raise WorkbookError(self.path, f"is damaged: part {i.filename} is marked as using "
+                                                   f"{what}, which Excel never writes")
             if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise WorkbookError(self.path, f"uses an unsupported compression in part {i.filename}")
             total += i.file_size
@@ -141,15 +214,23 @@ class Package:
     def names(self) -> list:
         return [i.filename for i in self.zip.infolist()]
 
-    def read(self, name: str) -> bytes:
-        """The inflated bytes of one part, never more than its declared size."""
+    def _open(self, name: str):
         info = self.infos.get(name)
         if info is None:
             raise WorkbookError(self.path, f"part {name} is missing; the workbook is damaged")
         try:
-            with self.zip.open(info) as f:
+            return self.zip.open(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                struct.error):
+            raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
+
+    def read(self, name: str) -> bytes:
+        """The inflated bytes of one part, never more than its declared size."""
+        info = self.infos.get(name)
+        try:
+            with self._open(name) as f:
                 data = f.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
             raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
         if len(data) > info.file_size:
             raise WorkbookError(self.path, f"part {name} inflates beyond its declared size; refused")
@@ -157,26 +238,236 @@ class Package:
 
     def read_xml(self, name: str) -> bytes:
         data = self.read(name)
-        check_prolog(self.path, name, data)
+        if name not in self.scans:
+            check_prolog(self.path, name, data)
+            check_encoding(self.path, name, data)
         return data
 
     def check_xml_member(self, name: str):
-        """Check only the prolog of a (possibly big) XML part, inflating just its start."""
-        info = self.infos.get(name)
-        if info is None:
-            raise WorkbookError(self.path, f"part {name} is missing; the workbook is damaged")
-        try:
-            with self.zip.open(info) as f:
-                head = f.read(PROLOG_LIMIT)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
-            raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
-        check_prolog(self.path, name, head, complete=len(head) < PROLOG_LIMIT)
+        """Check one XML part whole (see scan); kept for callers that check one part."""
+        self.scan(name)
 
     def check_all_xml(self):
+        """Check every XML part once per package (views share the result): see scan."""
+        self.check_kind()
         for name in self.infos:
-            low = name.lower()
-            if low.endswith((".xml", ".rels", ".vml")):
-                self.check_xml_member(name)
+            if is_xml_part(name):
+                self.scan(name)
+
+    def check_kind(self):
+        """Say what another kind of zip is (OpenDocument, binary workbook) before its XML."""
+        if "xl/workbook.xml" in self.infos:
+            return
+        if "xl/workbook.bin" in self.infos:
+            raise WorkbookError(self.path, "is an Excel binary workbook (.xlsb); open it in Excel and "
+                                           "save it as .xlsx (Excel Workbook)")
+        if "mimetype" in self.infos and b"opendocument" in self.read("mimetype")[:200]:
+            raise WorkbookError(self.path, "is an OpenDocument spreadsheet (.ods); save it as .xlsx "
+                                           "(Excel Workbook) and try again")
+
+    def scan(self, name: str) -> PartScan:
+        """Check one XML part as it inflates, in pieces, and say how far its cells reach.
+
+        Refused: a DOCTYPE or ENTITY (entity bomb), an encoding other than UTF-8
+        (by name), XML that is not well-formed (with namespaces, as Excel reads
+        it), a cell or row outside Excel's grid, and a number cell whose value is
+        not a finite number (Excel never writes one; readers choke on it).
+        """
+        got = self.scans.get(name)
+        if got is not None:
+            return got
+        parser = expat.ParserCreate(namespace_separator=" ")
+        state = _ScanState()
+        carry = b""
+        first = True
+        try:
+            with self._open(name) as f:
+                while True:
+                    chunk = f.read(SCAN_CHUNK)
+                    if first:
+                        check_prolog(self.path, name, chunk, complete=len(chunk) < SCAN_CHUNK)
+                        check_encoding(self.path, name, chunk)
+                        first = False
+                    if not chunk:
+                        break
+                    parser.Parse(chunk, False)
+                    text = carry + chunk
+                    cut = text.rfind(b">") + 1
+                    state.feed(self.path, name, text[:cut])
+                    carry = text[cut:]
+                    if len(carry) > SCAN_CHUNK:      # a text node this long holds no tags
+                        carry = carry[-256:]
+                parser.Parse(b"", True)
+        except expat.ExpatError as e:
+            raise WorkbookError(self.path, f"is damaged: part {name} is not well-formed XML "
+                                           f"(line {e.lineno}: {expat.ErrorString(e.code)})") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
+            raise WorkbookError(self.path, f"is damaged: part {name} cannot be read") from None
+        result = state.result()
+        self.scans[name] = result
+        return result
+
+
+def is_xml_part(name: str) -> bool:
+    # VML (legacy drawings for comments) is not XML Excel keeps well-formed: its prolog is checked only.
+    return name.lower().endswith((".xml", ".rels"))
+
+
+# Excel writes every cell as <c r="B5" ...> and every row as <row r="5" ...>: these
+# find the few cells that reach past column Z or row 99,999 without looking at the rest.
+_ROW_R = re.compile(rb'<row r="(\d+)"')
+_FAR_CELL = re.compile(rb'<c r="([A-Za-z]{2,}|[A-Za-z](?=\d{6}))(\d*)"')
+_ANY_ROW = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr\s*=\s*["\']([^"\']*)')
+_ANY_CELL = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["\']([A-Za-z]*)(\d*)')
+# SpreadsheetML names start lower case: an unprefixed element, or an attribute of an
+# unprefixed element, starting upper case is a damaged name (mc:Choice Requires= is prefixed).
+_ODD_NAME = re.compile(rb'<[A-Z]|<[a-z][\w.-]*\s[^<>]*?(?<=[\s"\'])[A-Z][\w.-]*\s*=\s*["\']')
+_RID = re.compile(rb' r:(?:id|embed|link|pict)="([^"]*)"')
+# A value with more than digits, sign, point and exponent; its cell's type says if that is wrong.
+# (A plain number with a 3-digit exponent is looked at too: 1e309 overflows to infinity.)
+_ODD_VALUE = re.compile(rb'<v>(?:[0-9.eE+\-]*[^0-9.eE+\-<][^<]*|[0-9.+\-]*[eE]\+?0*[0-9]{3,}|[0-9.]+-[^<]*)</v>')
+_CELL_TAG = re.compile(rb'<(?:[\w.-]+:)?c\b([^>]*)>\s*(?:<(?:[\w.-]+:)?f\b[^>]*(?:/>|>[^<]*</(?:[\w.-]+:)?f>)\s*)?$')
+_ATTR_R = re.compile(rb'\sr\s*=\s*["\']([^"\']*)')
+_ATTR_T = re.compile(rb'\st\s*=\s*["\']([^"\']*)')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+class _ScanState:
+    def __init__(self):
+        self.max_row = 0
+        self.max_col = 0
+        self.far = ""
+        self.cells = 0
+        self.rows = 0
+        self.rids = set()
+
+    def _cell(self, path, part, letters: bytes, digits: bytes):
+        row = int(digits) if digits and len(digits) < 12 else (MAX_ROW + 1 if digits else 0)
+        col = _col_number(letters) if len(letters) <= 4 else MAX_COL + 1
+        if col > MAX_COL or row > MAX_ROW:
+            ref = (letters + digits)[:16].decode("ascii", "replace")
+            raise WorkbookError(path, f"is damaged: part {part} has a cell at {ref}, outside Excel's grid "
+                                      "(XFD1048576 is the last cell)")
+        if row > self.max_row or col > self.max_col:
+            self.far = (letters + digits).decode("ascii").upper()
+        self.max_row = max(self.max_row, row)
+        self.max_col = max(self.max_col, col)
+
+    def feed(self, path, part, text: bytes):
+        if not text:
+            return
+        self.rids.update(m.decode("utf-8", "replace") for m in _RID.findall(text))
+        n_cells = text.count(b"<c ") + text.count(b"<c>")
+        n_rows = text.count(b"<row ") + text.count(b"<row>")
+        if not n_cells and not n_rows and b":c " not in text and b":row" not in text:
+            return
+        self.cells += n_cells
+        self.rows += n_rows
+        regular = (n_cells == text.count(b'<c r="') and n_rows == text.count(b'<row r="')
+                   and b":c " not in text and b":row " not in text)
+        if regular:
+            for digits in _ROW_R.findall(text):
+                self._row(path, part, digits)
+            for letters, digits in _FAR_CELL.findall(text):
+                self._cell(path, part, letters, digits)
+            if n_cells:
+                # Columns up to Z and rows up to 99,999 are not looked at: cells there can
+                # reach no further than Z99999, which a reader holds in a few MB.
+                self.max_col = max(self.max_col, 26)
+        else:   # another writer's XML (prefixes, attribute order, cells without r): look at each
+            for digits in _ANY_ROW.findall(text):
+                self._row(path, part, digits)
+            for letters, digits in _ANY_CELL.findall(text):
+                if not letters or not digits:
+                    continue       # placed by position; counted below
+                self._cell(path, part, letters, digits)
+            self.cells += text.count(b":c ") + text.count(b":c>")
+            self.max_col = max(self.max_col, 26, n_cells)   # cells without r sit side by side
+            self.max_row = max(self.max_row, self.rows)
+        for m in _ODD_VALUE.finditer(text):
+            _check_value(path, part, text, m)
+        odd = _ODD_NAME.search(text)
+        if odd is not None:
+            raise WorkbookError(path, f"is damaged: part {part} has an element or attribute name Excel does "
+                                      "not know (its letters' case is wrong)")
+
+    def _row(self, path, part, digits: bytes):
+        if not digits.isdigit() or len(digits) > 11 or not 0 < int(digits) <= MAX_ROW:
+            what = "beyond Excel's last row, 1048576" if digits.isdigit() and int(digits[:12]) else \
+                "with something that is not a row number"
+            raise WorkbookError(path, f"is damaged: part {part} numbers a row {what}")
+        n = int(digits)
+        if n > self.max_row:
+            self.max_row = n
+
+    def result(self) -> PartScan:
+        return PartScan(self.max_row, self.max_col, self.far, self.cells, frozenset(self.rids))
+
+
+def _check_value(path, part, text: bytes, m):
+    """A <v> holding more than a plain number: wrong only in a number, true/false or date cell."""
+    start = text.rfind(b"<", 0, m.start())
+    start = text.rfind(b"<", 0, start) if text.startswith(b"</", start) else start   # after </f>
+    while start > 0 and not re.match(rb"<(?:[\w.-]+:)?c\b", text[start:start + 40]):
+        start = text.rfind(b"<", 0, start)
+        if m.start() - start > 70_000:         # no cell tag near: not a cell's value
+            return
+    tag = _CELL_TAG.match(text, start, m.start())
+    if start < 0 or tag is None:
+        return
+    t = _ATTR_T.search(tag.group(1))
+    kind = t.group(1) if t else b"n"
+    if kind not in (b"n", b"b", b"d"):
+        return                                 # text, shared string, error or formula text
+    r = _ATTR_R.search(tag.group(1))
+    ref = r.group(1)[:16].decode("ascii", "replace").upper() if r else "?"
+    value = m.group(0)[3:-4].decode("utf-8", "replace").strip()
+    if kind == b"d":
+        try:
+            dt.datetime.fromisoformat(value)
+            return
+        except ValueError:
+            what = "a date cell whose value is not a date"
+    elif kind == b"b":
+        what = "a true/false cell whose value is neither"
+    else:
+        try:
+            if math.isfinite(float(value)):
+                return
+            what = "a number cell whose value is not a finite number"
+        except ValueError:
+            what = "a number cell whose value is not a number"
+    raise WorkbookError(path, f"is damaged: part {part}, cell {ref}, is {what} (Excel never writes one); "
+                              "open the workbook in Excel, retype that cell and save")
+
+
+_DECL_ENCODING = re.compile(rb'^\s*<\?xml[^>]*?\sencoding\s*=\s*["\']([^"\']*)["\']')
+UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def check_encoding(path, name: str, head: bytes):
+    """Refuse an XML part that is not UTF-8 (what Excel writes), saying which encoding it is."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) or head[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"):
+        enc = "UTF-32"
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:2] in (b"<\x00", b"\x00<"):
+        enc = "UTF-16"
+    else:
+        m = _DECL_ENCODING.match(head[:512])
+        if m is None:
+            return
+        enc = m.group(1).decode("ascii", "replace")[:40]
+        if enc.lower() in UTF8_NAMES:
+            return
+    raise WorkbookError(path, f"part {name} is saved as {enc!r}, not UTF-8 as Excel saves it; "
+                              "open the workbook in Excel and save it again")
 
 
 def check_prolog(path, name: str, data: bytes, complete: bool = True):
@@ -261,8 +552,7 @@ def write_package(pkg: Package, dst, replace: dict, *, level: int = 6):
     dst = os.fspath(dst)
     zf = pkg.zip
     infos = zf.infolist()
-    src = pkg.path
-    with open(src, "rb") as f:
+    with io.BytesIO(pkg.data) as f:     # the bytes read once, never the file again
         try:
             f.seek(zf.start_dir)
             # find the EOCD to learn the central directory size and comment

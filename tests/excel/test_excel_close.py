@@ -301,3 +301,13 @@ def test_blank_cells_sent_as_null_give_the_same_close(tmp_path):
     got = excel.monthly_close(book, close_date=CLOSE)
     assert got.totals == want.totals and got.problems == want.problems
     assert actions(book) == actions(office)
+
+
+def test_a_book_without_its_codes_table_is_refused_not_priced_from_the_profile(tmp_path):
+    m = demo.make_month(5, members=3, planted=False)
+    src = month_book(tmp_path / "in.xlsx", m, lists=False)
+    book = make_book(payload_from_xlsx(src))
+    with pytest.raises(excel.ExcelError, match=r"^in.xlsx: the Lists sheet has no table named Codes; it holds "
+                                               r"your contract rates, and without it nothing is priced\."):
+        excel.monthly_close(book, close_date=CLOSE)
+    assert actions(book) == []
