@@ -58,7 +58,7 @@ class Outcome(NamedTuple):
 # the base workbook and zip helpers
 # ---------------------------------------------------------------------------
 def demo_workbook(folder: Path) -> bytes:
-    """The demo month's filled workbook (418 timesheet rows), unclosed."""
+    """The demo month's filled workbook (every timesheet row of the demo month), unclosed."""
     from ecm_xl import api
     report = api.demo(folder / "demo")
     return Path(report.workbook).read_bytes()

@@ -211,7 +211,7 @@ def test_a_damaged_owned_sheet_is_refused_not_copied(book, tmp_path):
 @pytest.mark.parametrize("change, says", [
     (lambda x: x.replace('<row r="2"', '<row r="5"', 1).replace('<row r="1"', '<row r="7"', 1), "rows out of order"),
     (lambda x: re.sub(r'(<row r="2"[^>]*>)', r'\1<row r="3"/>', x, count=1), "a row inside a row"),
-    (lambda x: '<?xml version="1.0" encoding="ISO-8859-1"?>' + x, "ISO-8859-1 encoding"),
+    (lambda x: '<?xml version="1.0" encoding="ISO-8859-1"?>' + x, "saved as 'ISO-8859-1'"),
 ])
 def test_sheets_no_program_writes_are_refused_by_name(book, tmp_path, change, says):
     src = edited(book, tmp_path / "odd.xlsx", {sheet_of(C.CLAIM): change})
