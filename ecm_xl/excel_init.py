@@ -142,12 +142,12 @@ def conf_sheet_xml(pairs) -> bytes:
 def add_conf_sheet(src, dst, pairs, *, macro_enabled: bool = False) -> None:
     """Copy workbook src to dst (atomically) with an `xlwings.conf` sheet added at the end."""
     from .xlsx.package import Package, WorkbookError, rels_path, write_package
-    from .xlsx.reader import read_structure
+    from .xlsx.reader import check_package, read_structure
 
     try:
         with Package(src) as pkg:
-            pkg.check_all_xml()
             st = read_structure(pkg)
+            check_package(pkg, st)
             if any(s.name.casefold() == CONF_SHEET for s in st.sheets):
                 raise InitError(f"{Path(src).name}: already has an {CONF_SHEET} sheet")
             wb_part = st.workbook_part

@@ -92,9 +92,12 @@ def guard_output(target, kind: str, *, force: bool = False, own=None, source=Non
 
 def _tables_of(path) -> dict | None:
     """{table name: headers} of a workbook, or None when it is not a readable workbook."""
-    from .xlsx import WorkbookError, read_workbook
-    try:
-        return read_workbook(path, required=(), tables=()).headers
+    from .xlsx import WorkbookError
+    from .xlsx.package import Package
+    from .xlsx.reader import read_structure
+    try:        # the package's structure is enough to know it; its sheets are not read
+        with Package(path) as pkg:
+            return {name: t.headers for name, t in read_structure(pkg).tables.items()}
     except (WorkbookError, OSError):
         return None
 

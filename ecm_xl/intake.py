@@ -118,7 +118,7 @@ def _read_sheet(p: Path, sheet: str | None, prefer: str | None) -> list:
     a panic included, is one line naming the file, never the reader's words (they may
     quote a cell)."""
     from .xlsx.package import Package, _read_file
-    from .xlsx.reader import _native_stderr_muted, check_extent, read_structure
+    from .xlsx.reader import _native_stderr_muted, check_extent, check_package, read_structure
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -128,7 +128,7 @@ def _read_sheet(p: Path, sheet: str | None, prefer: str | None) -> list:
         pkg = Package(p)
         data = pkg.data
         structure = read_structure(pkg)
-        pkg.check_all_xml()
+        check_package(pkg, structure)
         parts = {s.name: s for s in structure.sheets if s.part}
     else:
         data = _read_file(os.fspath(p))

@@ -83,14 +83,17 @@ def split_close(path: Path, out: Path) -> tuple:
     from ecm_xl.engine import gc_paused
     from ecm_xl.tables import output_tables
     from ecm_xl.xlsx import read_workbook, write_tables
+    from ecm_xl.xlsx.package import Package
     with gc_paused():
         t0 = time.perf_counter()
-        wb = read_workbook(path, tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
-        t1 = time.perf_counter()
-        result = api.close_result(wb, close_date=CLOSE_DATE)
-        t2 = time.perf_counter()
-        write_tables(path, out, output_tables(result))
-        t3 = time.perf_counter()
+        with Package(path) as pkg:      # read once, shared by the reader and the writer
+            wb = read_workbook(pkg, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),
+                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+            t1 = time.perf_counter()
+            result = api.close_result(wb, close_date=CLOSE_DATE)
+            t2 = time.perf_counter()
+            write_tables(pkg, out, output_tables(result))
+            t3 = time.perf_counter()
     return t1 - t0, t2 - t1, t3 - t2
 
 

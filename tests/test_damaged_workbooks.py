@@ -74,8 +74,23 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(params=["check in a child process", "check in this process"])
+def check_aside(request, monkeypatch):
+    """The package check runs beside the read: in a forked child where the system can
+    fork (here forced for every size), else in this process while the reader's thread
+    reads. Both must refuse the same workbooks with the same line."""
+    from ecm_xl.xlsx import aside
+    if request.param == "check in a child process":
+        if not aside.FORK:
+            pytest.skip("this system can't fork: only the in-process check runs here")
+        monkeypatch.setattr(aside, "FORK_FROM", 0)
+    else:
+        monkeypatch.setattr(aside, "FORK", False)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_a_damaged_workbook_is_refused_in_one_line_before_any_rule(tmp_path, traps, name):
+def test_a_damaged_workbook_is_refused_in_one_line_before_any_rule(tmp_path, traps, name, check_aside):
     r, out = close(tmp_path, traps[name].data)
     assert r.exit_code == 2, r.output
     line = r.output.strip()

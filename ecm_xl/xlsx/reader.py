@@ -20,6 +20,8 @@ from typing import NamedTuple
 from .. import contract as C
 from ..data import Columns, Table
 from .package import MAX_COL, MAX_ROW, Package, WorkbookError, is_xml_part, rels_path, resolve
+from .aside import run_beside
+from .partcheck import MAX_GRID_CELLS
 
 REL_OFFICE_DOC = "/officeDocument"
 REL_WORKSHEET = "/worksheet"
@@ -217,10 +219,6 @@ def read_structure(pkg: Package) -> Structure:
             raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} is linked as a worksheet but "
                                           f"its part {sh.part} is not one")
         sheet_rels = _rels(pkg, sh.part)
-        missing = sorted(pkg.scan(sh.part).rids - rel_ids(pkg, sh.part))
-        if missing:
-            raise WorkbookError(pkg.path, f"is damaged: sheet {sh.name!r} refers to {len(missing)} "
-                                          "link(s) (tables, drawings) that its relationships part lacks")
         for rid, (typ, target) in sheet_rels.items():
             if not typ.endswith(REL_TABLE):
                 continue
@@ -243,13 +241,28 @@ def rel_ids(pkg: Package, part: str) -> set:
     return {el.get("Id") for el in _xml(pkg, rp) if local(el.tag) == "Relationship"}
 
 
-def check_links(pkg: Package):
+def check_package(pkg: Package, structure: Structure):
+    """Every XML part checked whole (`Package.check_all_xml`) and every link resolved
+    (`check_links`): what a command does before it trusts or rewrites a workbook."""
+    if pkg.flags.get("checked"):
+        return
+    pkg.check_all_xml()
+    check_links(pkg, structure)
+    pkg.flags["checked"] = True
+
+
+def check_links(pkg: Package, structure: Structure | None = None):
     """Every r:id an XML part uses (images, charts, tables) is in its relationships part."""
+    sheet_of = {s.part: s.name for s in structure.sheets if s.part} if structure else {}
     for name in pkg.infos:
         if not is_xml_part(name) or name.endswith(".rels"):
             continue
         rids = pkg.scan(name).rids
-        if rids and rids - rel_ids(pkg, name):
+        missing = rids - rel_ids(pkg, name) if rids else ()
+        if missing and name in sheet_of:
+            raise WorkbookError(pkg.path, f"is damaged: sheet {sheet_of[name]!r} refers to {len(missing)} "
+                                          "link(s) (tables, drawings) that its relationships part lacks")
+        if missing:
             raise WorkbookError(pkg.path, f"is damaged: part {name} refers to links (images, charts, "
                                           "tables) that its relationships part lacks")
         if pkg.has(rels_path(name)):
@@ -374,15 +387,14 @@ def setup_cells(structure: Structure) -> dict:
 
 
 # -- values -----------------------------------------------------------------------
-# A sheet's cells must fit a grid this big (or be at least a quarter full): a stray cell
-# at XFD1048576 would make the reader allocate 17 billion cells (512 GiB) and abort.
-MAX_GRID_CELLS = 5_000_000
+# A sheet's cells must fit a grid of MAX_GRID_CELLS (or be at least a quarter full): a stray
+# cell at XFD1048576 would make the reader allocate 17 billion cells (512 GiB) and abort.
 MAX_BLANK_TAIL = 10_000      # blank table rows kept past a sheet's last cell
 
 
 def check_extent(pkg: Package, sheet: SheetInfo):
     """Refuse a sheet whose cells reach so far that reading it would exhaust memory."""
-    scan = pkg.scan(sheet.part)
+    scan = pkg.extent(sheet.part)
     area = scan.max_row * scan.max_col
     if area > MAX_GRID_CELLS and area > 4 * scan.cells:
         raise WorkbookError(pkg.path, f"sheet {sheet.name!r} has a cell at {scan.far or 'the far end'}, "
@@ -411,9 +423,14 @@ def _native_stderr_muted():
         os.close(devnull)
 
 
-def _load_grids(pkg: Package, sheets) -> dict:
+def _load_grids(pkg: Package, sheets, structure: Structure | None = None) -> dict:
     """{sheet name: (grid, start_row0, start_col0)} read by calamine, one bulk read each,
     from the bytes already read (never the file again).
+
+    Each sheet's reach is checked first (`check_extent`). With `structure`, the
+    whole package is checked (`check_package`) at the same time as calamine
+    reads, on the other CPU (see `aside`); a damaged package is reported before
+    anything calamine says.
 
     Every failure inside calamine, a Rust panic included (it is a BaseException),
     is one line naming the file and sheet; calamine's own words are not shown,
@@ -424,29 +441,37 @@ def _load_grids(pkg: Package, sheets) -> dict:
         raise RuntimeError("python-calamine is required to read workbooks") from e
     for sheet in sheets:
         check_extent(pkg, sheet)
-    grids = {}
-    current = None
+    where = {"sheet": None}
+
+    def read():
+        grids = {}
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
+        try:
+            for sheet in sheets:
+                where["sheet"] = sheet.name
+                sh = wb.get_sheet_by_name(sheet.name)
+                grid = sh.to_python(skip_empty_area=True)
+                start = sh.start or (0, 0)
+                grids[sheet.name] = (grid, start[0], start[1]) if grid else ([], 0, 0)
+        finally:
+            wb.close()
+        return grids
+
     try:
         with _native_stderr_muted():
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
-            try:
-                for sheet in sheets:
-                    current = sheet.name
-                    sh = wb.get_sheet_by_name(sheet.name)
-                    grid = sh.to_python(skip_empty_area=True)
-                    start = sh.start or (0, 0)
-                    grids[sheet.name] = (grid, start[0], start[1]) if grid else ([], 0, 0)
-            finally:
-                wb.close()
-    except (KeyboardInterrupt, SystemExit, MemoryError):
+            if structure is None or pkg.flags.get("checked"):
+                return read()
+            grids = run_beside(lambda: check_package(pkg, structure), read, pkg.xml_size())
+            pkg.flags["checked"] = True
+            return grids
+    except (WorkbookError, KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:   # calamine's errors, and its panics (pyo3 PanicException)
-        where = f"sheet {current!r}" if current else "it"
+        at = f"sheet {where['sheet']!r}" if where["sheet"] else "it"
         kind = "stopped on a value it cannot hold (a date or number out of range)" \
             if type(e).__name__ == "PanicException" else "found a cell it cannot read"
-        raise WorkbookError(pkg.path, f"cannot be read: the spreadsheet reader {kind} in {where}; "
+        raise WorkbookError(pkg.path, f"cannot be read: the spreadsheet reader {kind} in {at}; "
                                       "open the workbook in Excel, check that sheet and save") from None
-    return grids
 
 
 def _cell(grids, sheet: str, row: int, col: int):
@@ -498,12 +523,11 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
     only = None if tables is None else {tables} if isinstance(tables, str) else set(tables)
     with Package(path) as pkg:
         st = read_structure(pkg)      # what the package is (a workbook at all) comes first
-        pkg.check_all_xml()
-        check_links(pkg)
         sheet_names = {s.name for s in st.sheets}
         for name in required:
             t = st.tables.get(name)
             if t is None:
+                check_package(pkg, st)    # damage (a lost link) explains a missing table best
                 sheet = C.INPUT_SHEETS.get(name, C.LISTS if name == C.CODES else name)
                 if sheet not in sheet_names:
                     raise WorkbookError(pkg.path, f"has no {sheet} sheet and no table named {name}"
@@ -522,7 +546,7 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
         wanted = [s for s in st.sheets
                   if s.part and (any(t.sheet == s.name for t in read)
                                  or any(c[0] == s.name for c in cells.values()))]
-        grids = _load_grids(pkg, wanted)
+        grids = _load_grids(pkg, wanted, st)
         for t in read:
             _check_header_row(pkg, grids, t)
     setup = {k: _cell(grids, *v) for k, v in cells.items()}

@@ -18,7 +18,7 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 from .package import Package, WorkbookError, rels_path, write_package
-from .reader import col_letters, read_structure
+from .reader import check_package, col_letters, read_structure
 
 SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 TABLE_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
@@ -42,8 +42,8 @@ def add_table_sheets(src, dst, tables: dict, *, formats: dict | None = None,
     """
     formats, widths = formats or {}, widths or {}
     with Package(src) as pkg:
-        pkg.check_all_xml()
         st = read_structure(pkg)
+        check_package(pkg, st)
         missing = [n for n in tables if n not in st.tables]
         if not missing:
             if str(src) != str(dst):

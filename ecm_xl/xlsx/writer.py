@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from .cells import ROW_MARK, cell_xml, esc, table_bodies, value_xml
 from .heights import DEFAULT_WIDTH, WrapStyles, row_height, wrapped_lines
 from .package import Package, WorkbookError, write_package
-from .reader import TableInfo, col_letters, format_ref, read_structure, setup_cells
+from .reader import TableInfo, check_package, col_letters, format_ref, read_structure, setup_cells
 from .sheet import SheetXml
 from .tableparts import set_full_calc, update_table_part
 
@@ -152,8 +152,8 @@ def write_tables(src, dst, tables: dict) -> None:
     formula). Rows left over from a longer earlier write are cleared.
     """
     with opened(src) as pkg:
-        pkg.check_all_xml()
         st = read_structure(pkg)
+        check_package(pkg, st)
         sheets, parts = {}, {}
         wraps = None
         for name, (headers, rows) in tables.items():
@@ -310,8 +310,8 @@ def append_table_rows(src, dst, table: str, rows: list) -> list:
     reused rows keep theirs. Returns the Excel row numbers written.
     """
     with opened(src) as pkg:
-        pkg.check_all_xml()
         st = read_structure(pkg)
+        check_package(pkg, st)
         t = _writable_table(pkg, st, table, "to add rows to")
         unknown = sorted({k for r in rows for k in r} - set(t.headers))
         if unknown:
