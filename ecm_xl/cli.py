@@ -32,7 +32,8 @@ def _bad_input_errors():
     errors = [WorkbookError, ProfileError, ValueError, OSError]
     try:
         from .exports import ExportError
-        errors.append(ExportError)
+        from .exports.record import RecordError
+        errors += [ExportError, RecordError]
     except ImportError:  # pragma: no cover - the exports package ships with ecm_xl
         pass
     return tuple(errors)

@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -354,6 +355,59 @@ def test_a_killed_export_leaves_no_half_record(tmp_path, step, finished):
         assert not out.exists()
         assert {r["File"] for r in rows} == {"b.837"} and len(rows) == 5
     assert not list(tmp_path.glob(".*.sending")) and not list(tmp_path.glob(".*journal"))
+
+
+def test_status_in_place_first_puts_right_an_export_killed_half_way(tmp_path):
+    """status (and remit) write the workbook in place: an export killed after writing its
+    journal is finished or undone first, so its record can't be lost under them."""
+    wb = month_workbook(tmp_path / "October.xlsx")
+    out = tmp_path / "a.837"
+    env = {**os.environ, "ECM_XL_TEST_STOP_AT": "committed"}
+    code = KILLER.format(tests=str(ROOT / "tests"), wb=str(wb), out=str(out))
+    p = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == -9, p.stderr
+    r = run("status", wb, "--as-of", "2026-11-20")
+    assert r.exit_code == 0, r.output
+    assert "interrupted" in r.output.splitlines()[0]
+    assert out.exists() and {x["File"] for x in record(wb)} == {"a.837"} and len(record(wb)) == 5
+    assert not list(tmp_path.glob(".*journal"))
+    assert len(read_workbook(wb, required=()).tables[C.STATUS].rows) >= 5
+
+
+HOLDER = """
+import pathlib, sys, time
+from ecm_xl.exports.record import workbook_lock
+with workbook_lock({wb!r}):
+    pathlib.Path({held!r}).write_text("held")
+    time.sleep(1.5)
+    pathlib.Path({released!r}).write_text("released")
+"""
+
+
+def test_remit_in_place_waits_for_an_export_holding_the_workbook(tmp_path):
+    from era835 import Era, Svc
+    wb = month_workbook(tmp_path / "October.xlsx")
+    held, released = tmp_path / "held", tmp_path / "released"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(wb=str(wb), held=str(held), released=str(released))])
+    try:
+        for _ in range(600):
+            if held.exists() or holder.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert held.exists(), "the lock holder did not start"
+        cid = claim_ids(wb)[0]
+        era = Era(check="EFT1", paid_on=dt.date(2026, 12, 4))
+        era.claim(cid, "1", billed=160, paid=160, payer_claim="P1", member_id="91000001A", lines=[Svc("G9008", ("U1",), 160, 160, 1)])
+        (tmp_path / "dec.835").write_text(era.text())
+        r = run("remit", wb, "--era", tmp_path / "dec.835", "--as-of", "2026-12-05")
+        finished_after_release = released.exists()      # looked at as soon as remit returns
+    finally:
+        holder.wait(60)
+    assert r.exit_code == 0, r.output
+    assert finished_after_release                        # it waited for the export's lock
+    posted = read_workbook(wb, required=()).tables[C.REMITTANCE].rows
+    assert any(x.get("Claim ID") == cid and x.get("Paid") == 160 for x in posted)
+    assert len(record(wb)) == 0            # nothing was sent here; the record is as it was
 
 
 # ---------------------------------------------------------------------------

@@ -4,9 +4,17 @@ Remittance and Status tables back, atomically.
 A workbook made from an older template gets the Remittance / Status sheet it
 lacks (xlsx.sheets). A workbook is written only when something changes in it:
 an 835 that names none of its claims leaves it as it was.
+
+A workbook updated in place is held under the export's lock
+(`exports.record.workbook_lock`) from its read to its write, after any export
+that stopped half way has been finished or undone: an export writing the
+Submissions record meanwhile would otherwise be overwritten by a copy read
+before it, and the record of what was sent lost. Each workbook is read once
+(`Package`): the write copies those bytes.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -17,7 +25,9 @@ from ..files import WORKBOOK, extends_workbook, guard_output, same_file
 from ..loader import read_setup
 from ..profile import as_profile
 from ..status import StatusRow, claim_status, status_table, summary_counts
+from ..exports.record import recover, workbook_lock
 from ..xlsx import WorkbookError, read_workbook, write_tables
+from ..xlsx.package import Package
 from ..xlsx.sheets import add_table_sheets
 from .era import read_era
 from .posting import NOT_OURS, STATUSES, merge_rows, post
@@ -38,11 +48,12 @@ class RemitReport(NamedTuple):
     written: dict            # workbook -> (out, claims posted, rows replaced)
     untouched: list          # workbooks none of whose claims the 835 names
     provider_adjustments: tuple = ()   # PLB (code, amount): money the plan moved outside any claim
+    recovered: tuple = ()    # what was found of exports that stopped half way, one line each
 
     def text(self) -> str:
         when = f" paid {self.payment_date:%m/%d/%Y}" if self.payment_date else ""
         counts = ", ".join(f"{self.statuses[s]} {s}" for s in STATUSES if self.statuses.get(s))
-        lines = [f"Posted {self.era} (check/EFT {self.check or 'none'}{when}): {self.claims:,} claims: "
+        lines = list(self.recovered) + [f"Posted {self.era} (check/EFT {self.check or 'none'}{when}): {self.claims:,} claims: "
                  f"{counts or 'none'}; ${self.paid:,.2f} paid on your claims"]
         for path, (out, n, replaced) in self.written.items():
             again = f" (replaced {replaced} rows of an earlier posting of this payment)" if replaced else ""
@@ -72,9 +83,10 @@ class StatusReport(NamedTuple):
     rows: dict               # workbook -> list of StatusRow
     written: dict            # workbook -> out (when the Status table was written)
     as_of: dt.date
+    recovered: tuple = ()    # what was found of exports that stopped half way, one line each
 
     def text(self) -> str:
-        lines = []
+        lines = list(self.recovered)
         for path, rows in self.rows.items():
             counts = summary_counts(rows)
             out = self.written.get(path)
@@ -95,11 +107,26 @@ def _table_dicts(wb, name) -> list:
     return [r for r in t.rows if any(v not in (None, "") for v in r.values())] if t else []
 
 
-def _read(path):
-    wb = read_workbook(path, required=(), tables=(C.CLAIM, C.MEMBERS, C.REMITTANCE, SUBMISSIONS))
+def _read(pkg):
+    wb = read_workbook(pkg, required=(), tables=(C.CLAIM, C.MEMBERS, C.REMITTANCE, SUBMISSIONS))
     if C.CLAIM not in wb.headers:
-        raise WorkbookError(path, "has no Claim table: close the month first")
+        raise WorkbookError(pkg.path, "has no Claim table: close the month first")
     return wb
+
+
+def _open_books(paths, in_place: bool, stack: contextlib.ExitStack, recovered: list) -> dict:
+    """{path: Package}, each read once and closed with `stack`. A workbook written in
+    place is first held under the export lock (released with `stack`), and any
+    half-done export of it finished or undone (its line added to `recovered`)."""
+    books = {}
+    for path in sorted(paths, key=os.path.abspath):     # one order: no two commands deadlock
+        if in_place:
+            stack.enter_context(workbook_lock(path))
+            found = recover(path)
+            if found:
+                recovered.append(found)
+        books[path] = stack.enter_context(Package(path))
+    return {p: books[p] for p in paths}
 
 
 def _statuses(wb, remittance_rows, profile, as_of) -> list[StatusRow]:
@@ -109,13 +136,14 @@ def _statuses(wb, remittance_rows, profile, as_of) -> list[StatusRow]:
                         wb.tables.get(C.MEMBERS), filing_limit_days=limit, as_of=as_of)
 
 
-def _write(path: Path, dst: Path, tables: dict) -> None:
-    """Write the tables into dst (a copy of path, or path itself), adding missing sheets first."""
+def _write(pkg: Package, dst: Path, tables: dict) -> None:
+    """Write the tables into dst (a copy of the workbook read, or the workbook itself),
+    adding missing sheets first."""
     names = {n: C.CYCLE_TABLES[n] for n in tables}
     tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.cycle{dst.suffix}")
     try:
-        added = add_table_sheets(path, tmp, names, formats=C.NUMBER_FORMATS, widths=C.CYCLE_WIDTHS)
-        write_tables(tmp if added else path, dst, tables)
+        added = add_table_sheets(Package(pkg), tmp, names, formats=C.NUMBER_FORMATS, widths=C.CYCLE_WIDTHS)
+        write_tables(tmp if added else pkg, dst, tables)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -143,26 +171,28 @@ def post_remittance(workbooks, era, out=None, *, posted: dt.datetime | None = No
     remit = read_era(era)
     posted = posted or dt.datetime.now().replace(microsecond=0)
     as_of = as_of or posted.date()
-    books = {p: _read(p) for p in paths}
-    result = post(remit, {p: _table_dicts(wb, C.CLAIM) for p, wb in books.items()}, posted)
-    checks = {c.check or remit.check for c in remit.claims} - {""}
-    written, untouched = {}, []
-    for i, (path, wb) in enumerate(books.items()):
-        new = list(result.rows.get(path, []))
-        if i == 0:
-            new += result.rows.get(None, [])      # 'not ours' rows go to the first workbook
-        if not new:
-            untouched.append(str(path))
-            continue
-        rows, replaced = merge_rows(_table_dicts(wb, C.REMITTANCE), new, checks)
-        as_dicts = [dict(zip(C.REMITTANCE_HEADERS, r)) for r in rows]
-        statuses = _statuses(wb, as_dicts, prof, as_of)
-        dst = Path(out) if out is not None else path
-        _write(path, dst, {C.REMITTANCE: (C.REMITTANCE_HEADERS, rows), C.STATUS: status_table(statuses)})
-        written[str(path)] = (str(dst), len(result.claims.get(path, [])), replaced)
+    written, untouched, recovered = {}, [], []
+    with contextlib.ExitStack() as stack:
+        pkgs = _open_books(paths, out is None, stack, recovered)
+        books = {p: _read(pkg) for p, pkg in pkgs.items()}
+        result = post(remit, {p: _table_dicts(wb, C.CLAIM) for p, wb in books.items()}, posted)
+        checks = {c.check or remit.check for c in remit.claims} - {""}
+        for i, (path, wb) in enumerate(books.items()):
+            new = list(result.rows.get(path, []))
+            if i == 0:
+                new += result.rows.get(None, [])      # 'not ours' rows go to the first workbook
+            if not new:
+                untouched.append(str(path))
+                continue
+            rows, replaced = merge_rows(_table_dicts(wb, C.REMITTANCE), new, checks)
+            as_dicts = [dict(zip(C.REMITTANCE_HEADERS, r)) for r in rows]
+            statuses = _statuses(wb, as_dicts, prof, as_of)
+            dst = Path(out) if out is not None else path
+            _write(pkgs[path], dst, {C.REMITTANCE: (C.REMITTANCE_HEADERS, rows), C.STATUS: status_table(statuses)})
+            written[str(path)] = (str(dst), len(result.claims.get(path, [])), replaced)
     return RemitReport(remit.file, remit.check, remit.payment_date, len(remit.claims), result.statuses,
                        result.paid, result.not_ours, result.unmatched_lines, written, untouched,
-                       remit.provider_adjustments)
+                       remit.provider_adjustments, tuple(recovered))
 
 
 def workbook_status(workbooks, out=None, *, as_of: dt.date | None = None, write: bool = True,
@@ -171,16 +201,18 @@ def workbook_status(workbooks, out=None, *, as_of: dt.date | None = None, write:
     paths = _targets(workbooks, out, force)
     prof = as_profile(profile)
     as_of = as_of or dt.date.today()
-    rows, written = {}, {}
+    rows, written, recovered = {}, {}, []
     for path in paths:
-        wb = _read(path)
-        statuses = _statuses(wb, _table_dicts(wb, C.REMITTANCE), prof, as_of)
-        rows[str(path)] = statuses
-        if write:
-            dst = Path(out) if out is not None else path
-            _write(path, dst, {C.STATUS: status_table(statuses)})
-            written[str(path)] = str(dst)
-    return StatusReport(rows, written, as_of)
+        with contextlib.ExitStack() as stack:
+            pkg = _open_books([path], write and out is None, stack, recovered)[path]
+            wb = _read(pkg)
+            statuses = _statuses(wb, _table_dicts(wb, C.REMITTANCE), prof, as_of)
+            rows[str(path)] = statuses
+            if write:
+                dst = Path(out) if out is not None else path
+                _write(pkg, dst, {C.STATUS: status_table(statuses)})
+                written[str(path)] = str(dst)
+    return StatusReport(rows, written, as_of, tuple(recovered))
 
 
 __all__ = ["RemitReport", "StatusReport", "post_remittance", "workbook_status", "NOT_OURS"]
