@@ -165,11 +165,16 @@ def run_sizes(sizes, repeat: int, work: Path, naive_max: int) -> list:
 
 
 def run_batch(count: int, repeat: int, work: Path) -> tuple:
+    from ecm_xl.demo import npi_with_check_digit
+    from ecm_xl.xlsx import write_named_cells
     one = build(work / "small.xlsx", 150, seed=3)
     inbox = work / "inbox"
     inbox.mkdir(exist_ok=True)
     for i in range(count):
-        shutil.copyfile(one, inbox / f"clinic_{i:03d}.xlsx")
+        # many clinics, one month each: a billing NPI of its own (the same NPI and month
+        # in several workbooks is one clinic's month, closed as one job; see clinic_month)
+        write_named_cells(one, inbox / f"clinic_{i:03d}.xlsx",
+                          {"BillingNPI": npi_with_check_digit(f"{170000000 + i:09d}")})
     times = {}
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for workers in (1, 2):
