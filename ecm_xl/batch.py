@@ -160,7 +160,8 @@ def _month_of(path, month, profile):
     from .loader import read_setup
     from .xlsx import read_workbook
     try:
-        setup = read_setup(read_workbook(path, required=(), tables=()).setup, profile, month)[0]
+        # a look ahead: the close that follows checks the whole package
+        setup = read_setup(read_workbook(path, required=(), tables=(), whole=False).setup, profile, month)[0]
     except (WorkbookError, OSError):
         return None, ""      # closed on its own: the close says what is wrong with it
     key = month_key(setup)

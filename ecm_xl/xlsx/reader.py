@@ -154,7 +154,15 @@ def _rels(pkg: Package, part: str) -> dict:
 
 # -- structure --------------------------------------------------------------------
 def read_structure(pkg: Package) -> Structure:
-    """Sheets, defined names and tables of a checked package."""
+    """Sheets, defined names and tables of a checked package (read once per package:
+    its views share it, as they share the bytes)."""
+    got = pkg.flags.get("structure")
+    if got is None:
+        got = pkg.flags["structure"] = _read_structure(pkg)
+    return got
+
+
+def _read_structure(pkg: Package) -> Structure:
     wb_part = None
     if pkg.has("_rels/.rels"):
         for typ, target in _rels(pkg, "").values():
@@ -509,13 +517,19 @@ def _table_rows(grids, t: TableInfo) -> Columns:
     return Columns(headers, [empty] * above + body + [empty] * below)
 
 
-def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=None) -> WorkbookInput:
+def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=None,
+                  whole: bool = True) -> WorkbookInput:
     """Every table and Setup named cell of the workbook at `path`.
 
     tables: the names of the tables whose rows to read (those the workbook has);
     None reads every table. A sheet holding none of them and no Setup cell is not
     read at all, so a close skips the Summary and Claim rows of an earlier close.
     `headers` and `sheets` always cover every table.
+
+    whole=False leaves out the check of the whole package (every part, every
+    link): only the structure and the sheets read are checked. It is for a
+    look ahead that decides nothing about money (which workbooks a batch
+    closes together); the command that then reads the workbook checks it whole.
 
     Raises WorkbookError (one line naming the file) for a bad file, a missing
     required table, or a required table missing a header of contract.REQUIRED.
@@ -546,7 +560,7 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
         wanted = [s for s in st.sheets
                   if s.part and (any(t.sheet == s.name for t in read)
                                  or any(c[0] == s.name for c in cells.values()))]
-        grids = _load_grids(pkg, wanted, st)
+        grids = _load_grids(pkg, wanted, st if whole else None)
         for t in read:
             _check_header_row(pkg, grids, t)
     setup = {k: _cell(grids, *v) for k, v in cells.items()}
