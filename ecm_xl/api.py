@@ -44,6 +44,7 @@ from .setting_checks import setting_problem
 from .tables import output_tables
 from .xlsx import WorkbookError, append_table_rows, read_workbook, write_named_cells, write_table_cells, write_tables
 from .xlsx.package import OutputError, Package, atomic_write, output_error
+from .xlsx.reader import settle
 
 TEMPLATE_NAME = "ECM_Timesheet.xlsx"
 
@@ -282,11 +283,18 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
         # between can't pair a new timesheet with old claims. No Codes table, no close: the
         # clinic's contract rates or nothing (never the plan profile's example rates).
         step(f"reading {path.name}")
+        # The engine bills while the whole-package check may still run beside it (on
+        # the other CPU); nothing is written or reported before that check has passed.
         with Package(path) as pkg:
             wb = read_workbook(pkg, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),
-                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES), settle_later=True)
             step(f"billing {len(wb.tables[C.TIMESHEET].rows):,} timesheet rows")
-            result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
+            try:
+                result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
+            except Exception:
+                settle(pkg)         # a damaged package explains a failure best
+                raise
+            settle(pkg)
             step(f"writing {dst.name}")
             write_tables(pkg, dst, output_tables(result))
         step()

@@ -79,7 +79,8 @@ def our_close(path: Path, out: Path) -> None:
 
 
 def split_close(path: Path, out: Path) -> tuple:
-    """(read, engine, write) seconds of one close, done the way close_workbook does it."""
+    """(read, engine, write) seconds of one close, done the way close_workbook does it (the
+    wait for a package check still running beside the engine is in the write)."""
     from ecm_xl.engine import gc_paused
     from ecm_xl.tables import output_tables
     from ecm_xl.xlsx import read_workbook, write_tables
@@ -88,7 +89,7 @@ def split_close(path: Path, out: Path) -> tuple:
         t0 = time.perf_counter()
         with Package(path) as pkg:      # read once, shared by the reader and the writer
             wb = read_workbook(pkg, required=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES),
-                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES))
+                               tables=(C.STAFF, C.MEMBERS, C.TIMESHEET, C.CODES, C.ACTIVITIES), settle_later=True)
             t1 = time.perf_counter()
             result = api.close_result(wb, close_date=CLOSE_DATE)
             t2 = time.perf_counter()

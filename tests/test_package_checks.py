@@ -67,6 +67,16 @@ def test_rows_and_cells_off_the_grid_are_refused_by_the_quick_reach_too(bad, wor
     assert words in str(e.value)
 
 
+def test_a_row_number_off_the_grid_is_refused_by_the_whole_check_after_the_reach():
+    """The reach before a read looks at cells only (a reader places a cell by its r=);
+    the whole check that follows still refuses a row numbered past the grid."""
+    xml = sheet(3, 2, b'<row r="2000000"><c r="A4"><v>1</v></c></row>')
+    reach = scan(xml, extent_only=True)
+    with pytest.raises(WorkbookError) as e:
+        scan(xml, reach=reach)
+    assert "numbers a row beyond Excel's last row" in str(e.value)
+
+
 def test_rows_placed_by_position_after_plain_ones_are_counted():
     xml = sheet(3, 2, b"".join(b"<row><c><v>1</v></c></row>" for _ in range(5)))
     got = scan(xml, extent_only=True)
@@ -118,3 +128,22 @@ def test_a_check_child_that_dies_is_done_again_here(monkeypatch):
         ran_here.append(True)
     assert aside.run_beside(check, lambda: "grids", 1) == "grids"
     assert ran_here == [True]
+
+
+@pytest.mark.skipif(not aside.FORK, reason="no fork on this system: the check always runs in-process")
+def test_a_check_left_running_is_settled_before_trust_or_reaped_on_close(tmp_path, monkeypatch):
+    from _xlsx_fixtures import build_workbook
+
+    from ecm_xl.xlsx import read_workbook
+    from ecm_xl.xlsx.package import Package
+    from ecm_xl.xlsx.reader import settle
+    monkeypatch.setattr(aside, "FORK_FROM", 0)
+    path = build_workbook(tmp_path / "book.xlsx")
+    with Package(path) as pkg:
+        read_workbook(pkg, settle_later=True)
+        assert "pending" in pkg.flags and not pkg.flags.get("checked")
+        assert settle(pkg) is True and pkg.flags["checked"]
+    with Package(path) as pkg:
+        read_workbook(pkg, settle_later=True)
+    with pytest.raises(ChildProcessError):      # closing the package waited for its child
+        os.waitpid(-1, os.WNOHANG)

@@ -26,16 +26,24 @@ FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
 FORK_FROM = 8 << 20     # bytes of XML to check: below this a child costs more than it saves
 
 
-def run_beside(check, read, size: int = 0):
+def run_beside(check, read, size: int = 0, later: list | None = None):
     """read() with check() run at the same time; check's error (a WorkbookError) wins,
-    then read's. Returns read's result. size: the bytes check() will look at."""
+    then read's. Returns read's result. size: the bytes check() will look at.
+
+    later: when given, a check still running in a child once read() is done is not
+    waited for: the function that waits for it (and raises its error) is appended
+    to `later`, for the caller to call before it trusts what was read."""
     if FORK and size >= FORK_FROM:
         waiter = _start_child(check)
         if waiter is not None:
+            got = (None, None)
             try:
                 got = _call(read)
             finally:
-                waiter()            # raises the child's WorkbookError, if any
+                if later is not None and got[1] is None:
+                    later.append(waiter)
+                else:
+                    waiter()        # raises the child's WorkbookError, if any
             return _result(got)
     box = {}
     worker = threading.Thread(target=lambda: box.update(got=_call(read)), name="ecm-xl reader", daemon=True)

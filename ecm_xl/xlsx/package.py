@@ -103,6 +103,7 @@ class Package:
             self.path, self.name, self.data = src.path, src.name, src.data
             self.infos, self.scans, self.extents = src.infos, src.scans, src.extents
             self.flags = src.flags
+            self.owner = False      # a view: closing it leaves what the package holds alone
             self.zip = zipfile.ZipFile(io.BytesIO(self.data))
             return
         self.path = os.fspath(path)
@@ -126,6 +127,7 @@ class Package:
                                            "incomplete); use a good copy") from None
         self.scans, self.extents = {}, {}
         self.flags = {}         # what has been checked of the whole package (shared by views)
+        self.owner = True
         try:
             self._check()
         except BaseException:
@@ -174,6 +176,12 @@ class Package:
         self.close()
 
     def close(self):
+        pending = self.flags.pop("pending", None) if self.owner else None
+        if pending is not None:     # a check child never waited for: reap it
+            try:
+                pending()
+            except Exception:       # its verdict no longer matters: nothing is written after close
+                pass
         self.zip.close()
 
     # -- reading ----------------------------------------------------------------

@@ -109,9 +109,11 @@ class _ScanState:
             return
         if not extent_only:
             self.rids.update(m.decode("utf-8", "replace") for m in _RID.findall(text))
-        if reach is not None:           # how far it reaches is known (see scan_part)
+        if reach is not None:           # how far its cells reach is known (see scan_part)
             grid = b"<c" in text or b"<row" in text or b":c " in text or b":row" in text
-        elif quick and _near_only(text):
+            if grid and _ROW_NOT_NEAR.search(text) is not None:
+                self._reach(path, part, text)      # the rows' own numbers: inside the grid?
+        elif quick and _near_only(text, rows=not extent_only):
             cells, rows = b'<c r="' in text, b'<row r="' in text
             if cells:
                 self.max_col = max(self.max_col, NEAR_COLS)
@@ -173,9 +175,12 @@ class _ScanState:
         return PartScan(rows, self.max_col, self.far, self.cells, frozenset(self.rids))
 
 
-def _near_only(text: bytes) -> bool:
-    return (_CELL_NOT_NEAR.search(text) is None and _ROW_NOT_NEAR.search(text) is None
-            and _PREFIXED_CELL.search(text) is None)
+def _near_only(text: bytes, rows: bool = True) -> bool:
+    """No cell (and, with rows, no row) in this piece reaches past Z99999 or is placed by
+    position. For the reach alone the rows' own numbers don't matter: a reader places
+    a cell that carries r="..." by that reference (a cell without one is not near)."""
+    return (_CELL_NOT_NEAR.search(text) is None and _PREFIXED_CELL.search(text) is None
+            and (not rows or _ROW_NOT_NEAR.search(text) is None))
 
 
 def _check_value(path, part, text: bytes, m):

@@ -254,9 +254,23 @@ def check_package(pkg: Package, structure: Structure):
     (`check_links`): what a command does before it trusts or rewrites a workbook."""
     if pkg.flags.get("checked"):
         return
+    if settle(pkg):
+        return
     pkg.check_all_xml()
     check_links(pkg, structure)
     pkg.flags["checked"] = True
+
+
+def settle(pkg: Package) -> bool:
+    """Wait for a whole-package check still running beside an earlier read
+    (`read_workbook(..., settle_later=True)`): raises its WorkbookError, or says True
+    when the package is checked. False when no check was left running."""
+    pending = pkg.flags.pop("pending", None)
+    if pending is None:
+        return bool(pkg.flags.get("checked"))
+    pending()
+    pkg.flags["checked"] = True
+    return True
 
 
 def check_links(pkg: Package, structure: Structure | None = None):
@@ -431,7 +445,7 @@ def _native_stderr_muted():
         os.close(devnull)
 
 
-def _load_grids(pkg: Package, sheets, structure: Structure | None = None) -> dict:
+def _load_grids(pkg: Package, sheets, structure: Structure | None = None, settle_later: bool = False) -> dict:
     """{sheet name: (grid, start_row0, start_col0)} read by calamine, one bulk read each,
     from the bytes already read (never the file again).
 
@@ -469,8 +483,12 @@ def _load_grids(pkg: Package, sheets, structure: Structure | None = None) -> dic
         with _native_stderr_muted():
             if structure is None or pkg.flags.get("checked"):
                 return read()
-            grids = run_beside(lambda: check_package(pkg, structure), read, pkg.xml_size())
-            pkg.flags["checked"] = True
+            later = [] if settle_later else None
+            grids = run_beside(lambda: check_package(pkg, structure), read, pkg.xml_size(), later)
+            if later:
+                pkg.flags["pending"] = later[0]
+            else:
+                pkg.flags["checked"] = True
             return grids
     except (WorkbookError, KeyboardInterrupt, SystemExit, MemoryError):
         raise
@@ -518,7 +536,7 @@ def _table_rows(grids, t: TableInfo) -> Columns:
 
 
 def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=None,
-                  whole: bool = True) -> WorkbookInput:
+                  whole: bool = True, settle_later: bool = False) -> WorkbookInput:
     """Every table and Setup named cell of the workbook at `path`.
 
     tables: the names of the tables whose rows to read (those the workbook has);
@@ -530,6 +548,11 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
     link): only the structure and the sheets read are checked. It is for a
     look ahead that decides nothing about money (which workbooks a batch
     closes together); the command that then reads the workbook checks it whole.
+
+    settle_later=True (with `path` a Package the caller keeps open): a check of
+    the whole package still running in a child process when the sheets are read
+    is left running; the caller calls `settle(pkg)` before it writes or reports
+    anything (`write_tables` does), so the engine can bill meanwhile.
 
     Raises WorkbookError (one line naming the file) for a bad file, a missing
     required table, or a required table missing a header of contract.REQUIRED.
@@ -560,7 +583,7 @@ def read_workbook(path, *, required=(C.STAFF, C.MEMBERS, C.TIMESHEET), tables=No
         wanted = [s for s in st.sheets
                   if s.part and (any(t.sheet == s.name for t in read)
                                  or any(c[0] == s.name for c in cells.values()))]
-        grids = _load_grids(pkg, wanted, st if whole else None)
+        grids = _load_grids(pkg, wanted, st if whole else None, settle_later)
         for t in read:
             _check_header_row(pkg, grids, t)
     setup = {k: _cell(grids, *v) for k, v in cells.items()}
