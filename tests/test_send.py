@@ -529,3 +529,31 @@ def test_batch_records_a_month_billed_from_two_workbooks_in_both_copies(tmp_path
     assert again.exit_code == 0
     assert record(out / "TeamA.closed.xlsx") == a and claims((out / "claims.837").read_text()) == sent
     assert "not sent again, unchanged since sent 12/01/2026 10:00" in _report(out)["TeamA.xlsx"]["Message"]
+
+
+def _without_record_table(path):
+    """The workbook as one made before ecm-xl kept the Submissions record: that sheet and
+    table are renamed away (every other part as it was)."""
+    import re as _re
+    import zipfile
+    from fuzz_workbooks import replace_parts
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as z:
+        changes = {}
+        for name in z.namelist():
+            text = z.read(name)
+            if name == "xl/workbook.xml" or (name.startswith("xl/tables/") and b'displayName="Submissions"' in text):
+                changes[name] = _re.sub(rb"\bSubmissions\b", b"SentBefore", text)
+    path.write_bytes(replace_parts(data, changes))
+    assert C.SUBMISSIONS not in read_workbook(path, required=()).headers
+
+
+def test_a_workbook_without_the_record_table_gains_it_when_it_first_sends(tmp_path):
+    wb = month_workbook(tmp_path / "October.xlsx")
+    _without_record_table(wb)
+    r = export(wb, tmp_path / "a.837")
+    assert r.exit_code == 0, r.output + r.stderr
+    assert len(claims(accepted(tmp_path / "a.837"))) == 5
+    assert {x["File"] for x in record(wb)} == {"a.837"} and len(record(wb)) == 5
+    r = export(wb, tmp_path / "b.837")                      # and follows it from then on
+    assert r.exit_code == 0 and "Nothing to send" in r.output and not (tmp_path / "b.837").exists()

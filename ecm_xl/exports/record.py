@@ -183,6 +183,21 @@ def _temp_beside(path, token: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(path)), f".{name_of(path)}.{token}.sending")
 
 
+def _with_record_table(workbook, tmp) -> str:
+    """The file to append the Submissions rows to: the workbook itself, or, for one made
+    before ecm-xl kept that record, `tmp` holding a copy with the Submissions sheet added
+    (every other part copied as it is)."""
+    from ..xlsx.package import Package
+    from ..xlsx.reader import read_structure
+    from ..xlsx.sheets import add_table_sheets
+    with Package(workbook) as pkg:
+        if C.SUBMISSIONS in read_structure(pkg).tables:
+            return workbook
+        add_table_sheets(pkg, tmp, {C.SUBMISSIONS: C.SUBMISSION_HEADERS}, formats=C.NUMBER_FORMATS,
+                         widths=C.CYCLE_WIDTHS)
+    return tmp
+
+
 def commit(workbook, out, data: bytes, rows: list, *, before: str) -> None:
     """Write the export file `out` (bytes) and append `rows` to the workbook's Submissions
     table, all or nothing (see the module's doc). `before`: the workbook's hash when it was
@@ -208,7 +223,7 @@ def commit_many(jpath, out, data: bytes, books: list) -> None:
             os.fsync(f.fileno())
         _stop_here("file-written")
         for e, (_b, rows, _before) in zip(entries, books):
-            append_table_rows(e["workbook"], e["tmp"], C.SUBMISSIONS, rows)
+            append_table_rows(_with_record_table(e["workbook"], e["tmp"]), e["tmp"], C.SUBMISSIONS, rows)
         _stop_here("record-written")
         for e in entries:
             if file_hash(e["workbook"]) != e["before"]:

@@ -137,13 +137,11 @@ def read_record(path) -> tuple[dict, dict]:
         wb = read_workbook(path, required=(), tables=(C.SUBMISSIONS, REMITTANCE))
     except WorkbookError as exc:
         raise ExportError(str(exc)) from None
-    if C.SUBMISSIONS not in wb.tables:
-        raise ExportError(f"{name_of(path)}: has no {C.SUBMISSIONS} table to record what is sent; it was made "
-                          f"before ecm-xl kept that record: add a sheet named {C.SUBMISSIONS} with a table named "
-                          f"{C.SUBMISSIONS} whose headers are {', '.join(C.SUBMISSION_HEADERS)} "
-                          "(or start the month from a new template)")
+    # A workbook made before ecm-xl kept that record has sent nothing through it: the
+    # export adds the Submissions sheet when it records what it sends (record.commit).
+    sent = wb.tables.get(C.SUBMISSIONS)
     remit = wb.tables.get(REMITTANCE)
-    return (S.read_history(wb.tables[C.SUBMISSIONS].rows),
+    return (S.read_history(sent.rows if sent is not None else ()),
             S.payer_claim_numbers(remit.rows if remit is not None else ()))
 
 
