@@ -3,6 +3,7 @@
     python scripts/bench.py                 # 1k, 10k and 100k rows, batch of 200
     python scripts/bench.py --quick         # 1k and 10k rows, batch of 40
     python scripts/bench.py --sizes 5000 --repeat 5 --no-batch
+    python scripts/bench.py --against ../old --sizes 100000   # this tree's close beside an older checkout's
 
 For each size it builds a timesheet workbook from the template (through
 `new_workbook` and `fill_workbook`; building is not timed), then measures:
@@ -259,6 +260,52 @@ def table(rows, batch) -> str:
     return "\n".join(out)
 
 
+ONE_CLOSE = """
+import sys, time, os, datetime as dt
+sys.path.insert(0, {tree!r})
+from ecm_xl import api
+if os.path.exists({out!r}):
+    os.remove({out!r})
+t = time.perf_counter()
+api.close_workbook({src!r}, {out!r}, close_date=dt.date.fromisoformat({day!r}))
+print(time.perf_counter() - t)
+"""
+ONE_READ = """
+import time
+from python_calamine import CalamineWorkbook
+t = time.perf_counter()
+wb = CalamineWorkbook.from_path({src!r})
+for name in wb.sheet_names:
+    wb.get_sheet_by_name(name).to_python(skip_empty_area=True)
+print(time.perf_counter() - t)
+"""
+
+
+def run_against(sizes, repeat: int, work: Path, other: Path) -> str:
+    """The close of this tree and of `other` (an older checkout of ecm-xl) on the same files,
+    each in a fresh process, taking turns, beside calamine: what a change cost or saved."""
+    def seconds(code: str) -> float:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work)
+        if done.returncode:
+            sys.exit(f"a close failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        return float(done.stdout.strip().splitlines()[-1])
+    trees = {"this tree": ROOT, str(other): other.resolve()}
+    lines = [f"| rows | calamine (s) | {' | '.join(f'close, {k} (s)' for k in trees)} |",
+             "|---:|---:|" + "---:|" * len(trees)]
+    for n in sizes:
+        src = build(work / f"against_{n}.xlsx", n)
+        times = {"calamine": [], **{k: [] for k in trees}}
+        for _ in range(repeat):
+            times["calamine"].append(seconds(ONE_READ.format(src=str(src))))
+            for k, tree in trees.items():
+                times[k].append(seconds(ONE_CLOSE.format(tree=str(tree), src=str(src), day=CLOSE_DATE.isoformat(),
+                                                         out=str(work / f"against_{n}.closed.xlsx"))))
+        best_of = {k: min(v) for k, v in times.items()}
+        print(f"  {n:>7,} rows: " + ", ".join(f"{k} {v:.3f}s" for k, v in best_of.items()), file=sys.stderr)
+        lines.append(f"| {n:,} | " + " | ".join(f"{best_of[k]:.3f}" for k in ["calamine", *trees]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], help="comma-separated row counts")
@@ -268,6 +315,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-batch", action="store_true", help="skip the batch run")
     ap.add_argument("--naive-max", type=int, default=10**9, help="skip the naive pipeline above this many rows")
     ap.add_argument("--keep", metavar="DIR", help="build the workbooks in DIR and keep them")
+    ap.add_argument("--against", metavar="TREE", type=Path,
+                    help="only compare this tree's close with another checkout's (git worktree add TREE REV), "
+                         "fresh processes taking turns on the same files")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
     count = args.batch or (40 if args.quick else 200)
@@ -277,6 +327,9 @@ def main(argv=None) -> int:
         print(f"ecm-xl benchmark, {dt.date.today()}, Python {sys.version.split()[0]}, "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start; best of {args.repeat}",
               file=sys.stderr)
+        if args.against is not None:
+            print(run_against(args.sizes or [10_000, 100_000], args.repeat, work, args.against))
+            return 0
         rows = run_sizes(sizes, args.repeat, work, args.naive_max)
         batch = None if args.no_batch else run_batch(count, args.repeat, work)
         print(table(rows, batch))
