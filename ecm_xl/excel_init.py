@@ -24,9 +24,6 @@ UDF_MODULE = "ecm_xl.excel"
 CONF = (("UDF MODULES", UDF_MODULE),)
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-WORKSHEET_REL = REL_NS + "/worksheet"
-WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 XLSM_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 
@@ -141,7 +138,8 @@ def conf_sheet_xml(pairs) -> bytes:
 
 def add_conf_sheet(src, dst, pairs, *, macro_enabled: bool = False) -> None:
     """Copy workbook src to dst (atomically) with an `xlwings.conf` sheet added at the end."""
-    from .xlsx.package import Package, WorkbookError, rels_path, write_package
+    from .xlsx.newparts import PartLists
+    from .xlsx.package import Package, WorkbookError, write_package
     from .xlsx.reader import check_package, read_structure
 
     try:
@@ -150,70 +148,20 @@ def add_conf_sheet(src, dst, pairs, *, macro_enabled: bool = False) -> None:
             check_package(pkg, st)
             if any(s.name.casefold() == CONF_SHEET for s in st.sheets):
                 raise InitError(f"{Path(src).name}: already has an {CONF_SHEET} sheet")
-            wb_part = st.workbook_part
-            wb_rels = rels_path(wb_part)
             taken = set(pkg.names())
             n = 1
             while f"xl/worksheets/sheet{n}.xml" in taken:
                 n += 1
             part = f"xl/worksheets/sheet{n}.xml"
-            rels = pkg.read(wb_rels).decode("utf-8")
-            ids = set(re.findall(r'\bId="([^"]+)"', rels))
-            k = len(ids) + 1
-            while f"rId{k}" in ids:
-                k += 1
-            rid = f"rId{k}"
-            workbook = pkg.read(wb_part).decode("utf-8")
-            types = pkg.read("[Content_Types].xml").decode("utf-8")
-            replace = {
-                part: conf_sheet_xml(pairs),
-                wb_part: _add_sheet_entry(workbook, rid).encode("utf-8"),
-                wb_rels: _insert_before_close(rels, "Relationships",
-                                              f'<Relationship Id="{rid}" Type="{WORKSHEET_REL}" '
-                                              f'Target="/{part}"/>').encode("utf-8"),
-                "[Content_Types].xml": _content_types(types, part, wb_part, macro_enabled).encode("utf-8"),
-            }
+            lists = PartLists(pkg, st.workbook_part)   # edited with the parser, never with patterns
+            lists.add_sheet(CONF_SHEET, part)
+            if macro_enabled:
+                if XLSX_MAIN not in (lists.override(st.workbook_part) or ""):
+                    raise InitError("the template's workbook part has an unexpected content type")
+                lists.set_override(st.workbook_part, XLSM_MAIN)
+            replace = {part: conf_sheet_xml(pairs), **lists.parts()}
             write_package(pkg, os.fspath(dst), replace)
     except WorkbookError as e:
         raise InitError(str(e)) from None
 
 
-def _insert_before_close(xml: str, tag: str, fragment: str) -> str:
-    m = list(re.finditer(rf"</(?:[\w.-]+:)?{tag}\s*>", xml))
-    if not m:
-        raise InitError(f"the template's {tag} part has no closing tag")
-    pos = m[-1].start()
-    return xml[:pos] + fragment + xml[pos:]
-
-
-def _add_sheet_entry(workbook: str, rid: str) -> str:
-    """workbook.xml with <sheet name="xlwings.conf"> appended to <sheets>."""
-    m = re.search(r"<([\w.-]+:)?sheets\b", workbook)
-    if not m:
-        raise InitError("the template's workbook part lists no sheets")
-    prefix = m.group(1) or ""
-    ids = [int(x) for x in re.findall(r"<(?:[\w.-]+:)?sheet\b[^>]*\bsheetId=\"(\d+)\"", workbook)]
-    rel_prefix = _prefix_for(workbook, REL_NS)
-    if rel_prefix is None:   # declare the relationships namespace on the entry itself
-        rel_attr = f'xmlns:rr="{REL_NS}" rr:id="{rid}"'
-    else:
-        rel_attr = f'{rel_prefix}:id="{rid}"'
-    entry = f'<{prefix}sheet name="{CONF_SHEET}" sheetId="{max(ids, default=0) + 1}" {rel_attr}/>'
-    return _insert_before_close(workbook, "sheets", entry)
-
-
-def _prefix_for(xml: str, ns: str):
-    m = re.search(rf'xmlns:([\w.-]+)="{re.escape(ns)}"', xml)
-    return m.group(1) if m else None
-
-
-def _content_types(types: str, part: str, wb_part: str, macro_enabled: bool) -> str:
-    types = _insert_before_close(types, "Types",
-                                 f'<Override PartName="/{part}" ContentType="{WORKSHEET_TYPE}"/>')
-    if macro_enabled:
-        pat = re.compile(rf'(<(?:[\w.-]+:)?Override\b[^>]*PartName="/{re.escape(wb_part)}"[^>]*>)')
-        m = pat.search(types)
-        if not m or XLSX_MAIN not in m.group(1):
-            raise InitError("the template's workbook part has an unexpected content type")
-        types = types[:m.start()] + m.group(1).replace(XLSX_MAIN, XLSM_MAIN) + types[m.end():]
-    return types

@@ -253,3 +253,29 @@ def test_hostile_close_and_prefixed_fill_open_in_libreoffice(book, tmp_path):
     ts = wb["Timesheet"]
     assert [ts.cell(r, 10).value for r in range(9, 14)] == [30, 31, 32, 33, 34]
     assert ts.cell(9, 2).value == dt.datetime(2026, 10, 20)
+
+
+@pytest.mark.parametrize("decoy", [
+    b"<!-- an old layout: </sheets> -->",
+    b"<?note </sheets>?>",
+])
+def test_a_sheet_added_to_an_older_workbook_lands_in_the_sheet_list_not_in_a_comment(tmp_path, decoy):
+    """add_table_sheets (remit, status and export on a workbook from an older template)
+    edits workbook.xml, its relationships and the content types with the parser."""
+    from fuzz_workbooks import part, replace_parts
+
+    from ecm_xl.xlsx.sheets import add_table_sheets
+    src = build_workbook(tmp_path / "old.xlsx")
+    data = src.read_bytes()
+    wb_xml = part(data, "xl/workbook.xml")
+    types = part(data, "[Content_Types].xml")
+    hostile = tmp_path / "hostile.xlsx"
+    hostile.write_bytes(replace_parts(data, {
+        "xl/workbook.xml": wb_xml.replace(b"<sheets>", decoy + b"<sheets>", 1),
+        "[Content_Types].xml": types.replace(b"<Default", decoy.replace(b"sheets", b"Types") + b"<Default", 1)}))
+    out = tmp_path / "out.xlsx"
+    assert add_table_sheets(hostile, out, {C.REMITTANCE: C.REMITTANCE_HEADERS}) == [C.REMITTANCE]
+    wb = read_workbook(out, required=())
+    assert wb.headers[C.REMITTANCE] == C.REMITTANCE_HEADERS and wb.sheets[C.REMITTANCE] == C.REMITTANCE
+    assert part(out.read_bytes(), "xl/workbook.xml").count(decoy) == 1      # the decoy kept as it was
+    assert C.REMITTANCE in openpyxl.load_workbook(out).sheetnames

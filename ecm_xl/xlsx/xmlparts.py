@@ -208,3 +208,28 @@ def splice(data: bytes, edits) -> list:
 def rewrite(data: bytes, edits) -> bytes:
     """data with the edits applied, as one bytes object (for small parts)."""
     return b"".join(splice(data, edits))
+
+
+def first(els: list, local: str):
+    """The first element named `local` (any prefix), or None."""
+    return next((e for e in els if e.local == local), None)
+
+
+def prefix_for(el: Element, ns: str):
+    """A prefix bound to namespace `ns` where `el` stands ('' for the default), or None."""
+    return next((p for p, uri in el.scope.items() if uri == ns), None)
+
+
+def append_child(data: bytes, pkg_path, part: str, local: str, item: str) -> bytes:
+    """data with `item` (XML text) added as the last child of the first element named
+    `local`, found by the parser (text in a comment or CDATA is never taken for it).
+    An empty element (<sheets/>) is opened for it."""
+    els = elements(data, pkg_path, part)
+    el = first(els, local)
+    if el is None:
+        raise WorkbookError(pkg_path, f"is damaged: part {part} has no {local} element")
+    if el.empty:
+        new = start_tag(el.qname, el.attrs) + item + f"</{el.qname}>"
+        return rewrite(data, [(el.start, el.end, new.encode("utf-8"))])
+    at = data.rindex(b"</", el.tag_end, el.end)
+    return rewrite(data, [(at, at, item.encode("utf-8"))])
