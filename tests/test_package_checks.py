@@ -118,16 +118,17 @@ def test_the_check_beside_the_read_reports_first(monkeypatch):
 
 
 @pytest.mark.skipif(not aside.FORK, reason="no fork on this system: the check always runs in-process")
-def test_a_check_child_that_dies_is_done_again_here(monkeypatch):
+def test_a_check_child_that_dies_is_done_again_here(monkeypatch, tmp_path):
     monkeypatch.setattr(aside, "FORK_FROM", 0)
-    parent, ran_here = os.getpid(), []
+    parent, ran_here, mark = os.getpid(), [], tmp_path / "the child ran"
 
     def check():
         if os.getpid() != parent:
+            mark.write_text("yes")
             os._exit(9)             # the child dies without a verdict (killed, out of memory)
         ran_here.append(True)
     assert aside.run_beside(check, lambda: "grids", 1) == "grids"
-    assert ran_here == [True]
+    assert mark.exists() and ran_here == [True]
 
 
 @pytest.mark.skipif(not aside.FORK, reason="no fork on this system: the check always runs in-process")

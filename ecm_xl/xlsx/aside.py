@@ -7,9 +7,9 @@ the reach of the sheets to be read is checked first (that bounds what the
 reader allocates), then the whole-package check runs beside the read, and
 nothing read is used until the check has passed.
 
-Where the system can fork (Linux), the check runs in a child process, so it
-has a CPU of its own; the child only reads the bytes already in memory and
-reports one line. Elsewhere it runs in this process while the reader's thread
+Where the system can fork (Linux) and the process runs one thread, the check
+runs in a child process, so it has a CPU of its own; the child only reads the
+bytes already in memory and reports one line. Elsewhere it runs in this process while the reader's thread
 works outside Python's lock. Either way, a damaged package is reported before
 anything the reader said.
 """
@@ -33,7 +33,8 @@ def run_beside(check, read, size: int = 0, later: list | None = None):
     later: when given, a check still running in a child once read() is done is not
     waited for: the function that waits for it (and raises its error) is appended
     to `later`, for the caller to call before it trusts what was read."""
-    if FORK and size >= FORK_FROM:
+    # fork only a process with one thread: a lock another thread holds would stay held in the child
+    if FORK and size >= FORK_FROM and threading.active_count() == 1:
         waiter = _start_child(check)
         if waiter is not None:
             got = (None, None)
