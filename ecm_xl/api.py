@@ -291,10 +291,8 @@ def close_workbook(path, out=None, *, month=None, in_place: bool = False, profil
             step(f"billing {len(wb.tables[C.TIMESHEET].rows):,} timesheet rows")
             try:
                 result = close_result(wb, month=month_date, profile=profile, close_date=close_date)
-            except Exception:
-                settle(pkg)         # a damaged package explains a failure best
-                raise
-            settle(pkg)
+            finally:
+                settle(pkg)         # raises the damage, which also explains a failure best
             step(f"writing {dst.name}")
             write_tables(pkg, dst, output_tables(result))
         step()

@@ -271,12 +271,11 @@ api.close_workbook({src!r}, {out!r}, close_date=dt.date.fromisoformat({day!r}))
 print(time.perf_counter() - t)
 """
 ONE_READ = """
-import time
-from python_calamine import CalamineWorkbook
+import sys, time
+sys.path.insert(0, {scripts!r})
+from bench import calamine_read
 t = time.perf_counter()
-wb = CalamineWorkbook.from_path({src!r})
-for name in wb.sheet_names:
-    wb.get_sheet_by_name(name).to_python(skip_empty_area=True)
+calamine_read({src!r})
 print(time.perf_counter() - t)
 """
 
@@ -296,7 +295,7 @@ def run_against(sizes, repeat: int, work: Path, other: Path) -> str:
         src = build(work / f"against_{n}.xlsx", n)
         times = {"calamine": [], **{k: [] for k in trees}}
         for _ in range(repeat):
-            times["calamine"].append(seconds(ONE_READ.format(src=str(src))))
+            times["calamine"].append(seconds(ONE_READ.format(scripts=str(ROOT / "scripts"), src=str(src))))
             for k, tree in trees.items():
                 times[k].append(seconds(ONE_CLOSE.format(tree=str(tree), src=str(src), day=CLOSE_DATE.isoformat(),
                                                          out=str(work / f"against_{n}.closed.xlsx"))))

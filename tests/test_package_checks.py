@@ -139,6 +139,14 @@ def test_a_check_left_running_is_settled_before_trust_or_reaped_on_close(tmp_pat
     from ecm_xl.xlsx.package import Package
     from ecm_xl.xlsx.reader import settle
     monkeypatch.setattr(aside, "FORK_FROM", 0)
+    real_fork, children = os.fork, []
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", fork)
     path = build_workbook(tmp_path / "book.xlsx")
     with Package(path) as pkg:
         read_workbook(pkg, settle_later=True)
@@ -146,5 +154,6 @@ def test_a_check_left_running_is_settled_before_trust_or_reaped_on_close(tmp_pat
         assert settle(pkg) is True and pkg.flags["checked"]
     with Package(path) as pkg:
         read_workbook(pkg, settle_later=True)
+    assert len(children) == 2
     with pytest.raises(ChildProcessError):      # closing the package waited for its child
-        os.waitpid(-1, os.WNOHANG)
+        os.waitpid(children[-1], os.WNOHANG)

@@ -183,19 +183,21 @@ def _temp_beside(path, token: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(path)), f".{name_of(path)}.{token}.sending")
 
 
-def _with_record_table(workbook, tmp) -> str:
-    """The file to append the Submissions rows to: the workbook itself, or, for one made
-    before ecm-xl kept that record, `tmp` holding a copy with the Submissions sheet added
+def _append_record(workbook, tmp, rows: list) -> None:
+    """`tmp`: the workbook (read once) with `rows` appended to its Submissions table. A
+    workbook made before ecm-xl kept that record gains the Submissions sheet first
     (every other part copied as it is)."""
+    from ..xlsx import append_table_rows
     from ..xlsx.package import Package
     from ..xlsx.reader import read_structure
     from ..xlsx.sheets import add_table_sheets
     with Package(workbook) as pkg:
-        if C.SUBMISSIONS in read_structure(pkg).tables:
-            return workbook
-        add_table_sheets(pkg, tmp, {C.SUBMISSIONS: C.SUBMISSION_HEADERS}, formats=C.NUMBER_FORMATS,
-                         widths=C.CYCLE_WIDTHS)
-    return tmp
+        src = pkg
+        if C.SUBMISSIONS not in read_structure(pkg).tables:
+            add_table_sheets(Package(pkg), tmp, {C.SUBMISSIONS: C.SUBMISSION_HEADERS},
+                             formats=C.NUMBER_FORMATS, widths=C.CYCLE_WIDTHS)
+            src = tmp
+        append_table_rows(src, tmp, C.SUBMISSIONS, rows)
 
 
 def commit(workbook, out, data: bytes, rows: list, *, before: str) -> None:
@@ -207,8 +209,6 @@ def commit(workbook, out, data: bytes, rows: list, *, before: str) -> None:
 
 def commit_many(jpath, out, data: bytes, books: list) -> None:
     """commit() for one export file and several workbooks: books = [(workbook, rows, before)]."""
-    from ..xlsx import append_table_rows   # the file layer, only when writing
-
     out = os.fspath(out)
     token = uuid.uuid4().hex[:8]
     out_tmp = _temp_beside(out, token)
@@ -223,7 +223,7 @@ def commit_many(jpath, out, data: bytes, books: list) -> None:
             os.fsync(f.fileno())
         _stop_here("file-written")
         for e, (_b, rows, _before) in zip(entries, books):
-            append_table_rows(_with_record_table(e["workbook"], e["tmp"]), e["tmp"], C.SUBMISSIONS, rows)
+            _append_record(e["workbook"], e["tmp"], rows)
         _stop_here("record-written")
         for e in entries:
             if file_hash(e["workbook"]) != e["before"]:

@@ -220,18 +220,12 @@ class Package:
             check_encoding(self.path, name, data)
         return data
 
-    def check_xml_member(self, name: str):
-        """Check one XML part whole (see scan); kept for callers that check one part."""
-        self.scan(name)
-
     def xml_size(self) -> int:
         """Bytes of XML the package inflates to (what checking it all reads)."""
         return sum(i.file_size for n, i in self.infos.items() if is_xml_part(n))
 
     def check_all_xml(self):
         """Check every XML part once per package (views share the result): see scan."""
-        if self.flags.get("checked"):
-            return
         self.check_kind()
         for name in self.infos:
             if is_xml_part(name):

@@ -252,9 +252,7 @@ def rel_ids(pkg: Package, part: str) -> set:
 def check_package(pkg: Package, structure: Structure):
     """Every XML part checked whole (`Package.check_all_xml`) and every link resolved
     (`check_links`): what a command does before it trusts or rewrites a workbook."""
-    if pkg.flags.get("checked"):
-        return
-    if settle(pkg):
+    if settle(pkg):             # checked already, or by a check left running beside a read
         return
     pkg.check_all_xml()
     check_links(pkg, structure)
