@@ -146,11 +146,13 @@ def _sheet_xml(headers, col_styles: dict, widths: dict) -> str:
     cells = "".join(f'<c r="{col_letters(i)}1" t="inlineStr"><is><t>{escape(h)}</t></is></c>'
                     for i, h in enumerate(headers, start=1))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><dimension ref="A1:{last}1"/>'
+            f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+            f'<dimension ref="A1:{last}1"/>'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             f'<cols>{cols}</cols><sheetData><row r="1">{cells}</row></sheetData>'
             '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'   # every column on the page
             '<tableParts count="1"><tablePart r:id="rId1"/></tableParts></worksheet>')
 
 
